@@ -1,0 +1,328 @@
+//! Value → bucket index math.
+//!
+//! A [`Layout`] maps a `u64` value to the index of the Prometheus native-histogram bucket that
+//! holds it. With `base = 2^(2^-schema)`, bucket `i` covers `(base^(i-1), base^i]` (upper bound
+//! inclusive, as in Prometheus and OTLP exponential histograms); the value `0` has a bucket of its
+//! own (the zero bucket).
+//!
+//! # How the index is computed
+//!
+//! For a value `v ≥ 1` let `e = 63 - v.leading_zeros()` (the octave, `2^e ≤ v < 2^(e+1)`) and
+//! `n = v << v.leading_zeros()` (the mantissa as a 64-bit fixed-point number in `[2^63, 2^64)`,
+//! exact: no bit is lost). Inside an octave the bucket boundaries are `B_k = 2^(k/2^s) · 2^63`
+//! for `k = 0 .. 2^s`, and the index is `e·2^s + #{k : n > B_k}`. Counting the boundaries below
+//! `n` is a table lookup on the top `s + 1` mantissa bits (which gives the count at the start of
+//! that linear cell) plus one comparison: a cell is narrower than the smallest gap between two
+//! boundaries (`2^-(s+1) < 2^(2^-s) - 1`), so at most one boundary falls inside it.
+//!
+//! The boundaries are the `f64` values of `2^(k/2^s)` scaled by `2^63`, which is exact, so the
+//! comparison decides exactly as a float implementation comparing `v / 2^e` with the same `f64`
+//! bounds would (as Prometheus' Go client does) — for every `v < 2^53`, where `v` itself is exact
+//! in `f64`.
+//!
+//! Negative schemas merge `2^-s` schema-0 buckets: `i = ceil(i0 / 2^-s)`.
+//!
+//! Written here rather than taken from `hdrhistogram`: HdrHistogram's buckets are linear inside
+//! each power of two, so their boundaries do not coincide with the exponential boundaries of
+//! native histograms and OTLP, and one recording could not be exported exactly to both.
+
+/// Smallest schema Prometheus native histograms accept (base `2^16`).
+pub const MIN_SCHEMA: i8 = -4;
+/// Largest schema Prometheus native histograms accept (base `2^(1/256)`).
+pub const MAX_SCHEMA: i8 = 8;
+/// The default schema: 64 buckets per power of two, quantile error ≤ 0.55%.
+pub const DEFAULT_SCHEMA: i8 = 6;
+
+/// Errors from [`Layout::new`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LayoutError {
+    /// The schema is outside `-4..=8`. Use a schema in that range (6 gives < 1% error).
+    SchemaOutOfRange(i8),
+    /// `min_value` is 0 or larger than `max_value`. Use `1 ≤ min_value ≤ max_value`.
+    InvalidRange {
+        /// The requested minimum.
+        min: u64,
+        /// The requested maximum.
+        max: u64,
+    },
+}
+
+impl std::fmt::Display for LayoutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LayoutError::SchemaOutOfRange(s) => write!(
+                f,
+                "histogram schema {s} is out of range: use {MIN_SCHEMA}..={MAX_SCHEMA}"
+            ),
+            LayoutError::InvalidRange { min, max } => write!(
+                f,
+                "histogram range {min}..={max} is invalid: need 1 <= min_value <= max_value"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LayoutError {}
+
+/// The upper bound `base^index` of native bucket `index` at `schema`, as Prometheus defines it.
+pub fn upper_bound(schema: i8, index: i32) -> f64 {
+    // 2^(index / 2^schema), computed as 2^(whole) * 2^(frac) so that bucket boundaries at exact
+    // powers of two are exact.
+    if schema >= 0 {
+        let per_octave = 1i64 << schema;
+        let i = index as i64;
+        let whole = i.div_euclid(per_octave);
+        let frac = i.rem_euclid(per_octave);
+        frac_pow(schema, frac as u32) * 2f64.powi(whole as i32)
+    } else {
+        2f64.powi(index.saturating_mul(1 << (-schema)))
+    }
+}
+
+/// `2^(k / 2^schema)` for `0 ≤ k < 2^schema`.
+fn frac_pow(schema: i8, k: u32) -> f64 {
+    if k == 0 {
+        1.0
+    } else {
+        2f64.powf(k as f64 / (1u32 << schema) as f64)
+    }
+}
+
+/// `(lower, upper]` bounds of native bucket `index` at `schema`.
+pub fn bucket_bounds(schema: i8, index: i32) -> (f64, f64) {
+    (
+        upper_bound(schema, index.saturating_sub(1)),
+        upper_bound(schema, index),
+    )
+}
+
+/// Worst-case relative error of a value estimated from its bucket: `(b - 1) / (b + 1)` with
+/// `b = 2^(2^-schema)`; the estimate is the point of `(lower, upper]` that is equally far, in
+/// relative terms, from both ends.
+pub fn relative_error_bound(schema: i8) -> f64 {
+    let b = 2f64.powf(2f64.powi(-(schema as i32)));
+    (b - 1.0) / (b + 1.0)
+}
+
+/// The bucket layout of one histogram: schema plus the tracked value range.
+///
+/// Values above `max_value` are counted in the bucket of `max_value` and values in
+/// `1..min_value` in the bucket of `min_value` (saturation); the caller counts them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    schema: i8,
+    /// Index count per octave at the non-negative schema used for the lookup (`max(schema, 0)`).
+    lookup_schema: u32,
+    /// `s + 1` top mantissa bits select a cell; `cells[t]` counts the boundaries below it.
+    cells: Box<[u16]>,
+    /// `B_0 ..= B_{2^s}` with `B_{2^s} = u64::MAX` as a sentinel no mantissa exceeds.
+    bounds: Box<[u64]>,
+    min_value: u64,
+    max_value: u64,
+    min_index: i32,
+    max_index: i32,
+}
+
+impl Layout {
+    /// A layout for `schema` tracking `min_value..=max_value` without saturation.
+    pub fn new(schema: i8, min_value: u64, max_value: u64) -> Result<Layout, LayoutError> {
+        if !(MIN_SCHEMA..=MAX_SCHEMA).contains(&schema) {
+            return Err(LayoutError::SchemaOutOfRange(schema));
+        }
+        if min_value == 0 || min_value > max_value {
+            return Err(LayoutError::InvalidRange {
+                min: min_value,
+                max: max_value,
+            });
+        }
+        let s = schema.max(0) as u32;
+        let per_octave = 1usize << s;
+        let mut bounds = Vec::with_capacity(per_octave + 1);
+        for k in 0..per_octave {
+            // Exact: an f64 in [1, 2) times 2^63 is an integer below 2^64.
+            bounds.push((frac_pow(s as i8, k as u32) * 2f64.powi(63)) as u64);
+        }
+        bounds.push(u64::MAX);
+        let cell_bits = s + 1;
+        let cells: Vec<u16> = (0..1u64 << cell_bits)
+            .map(|t| {
+                let lo = (1u64 << 63) | (t << (63 - cell_bits));
+                bounds[..per_octave].iter().filter(|&&b| b < lo).count() as u16
+            })
+            .collect();
+        let mut layout = Layout {
+            schema,
+            lookup_schema: s,
+            cells: cells.into(),
+            bounds: bounds.into(),
+            min_value,
+            max_value,
+            min_index: 0,
+            max_index: 0,
+        };
+        layout.min_index = layout.index(min_value);
+        layout.max_index = layout.index(max_value);
+        Ok(layout)
+    }
+
+    /// The default layout: [`DEFAULT_SCHEMA`], full `u64` range.
+    pub fn default_layout() -> Layout {
+        Layout::new(DEFAULT_SCHEMA, 1, u64::MAX).expect("default layout is valid")
+    }
+
+    /// The schema.
+    pub fn schema(&self) -> i8 {
+        self.schema
+    }
+
+    /// Smallest value tracked without saturation.
+    pub fn min_value(&self) -> u64 {
+        self.min_value
+    }
+
+    /// Largest value tracked without saturation.
+    pub fn max_value(&self) -> u64 {
+        self.max_value
+    }
+
+    /// Native index of the bucket holding `min_value`.
+    pub fn min_index(&self) -> i32 {
+        self.min_index
+    }
+
+    /// Native index of the bucket holding `max_value`.
+    pub fn max_index(&self) -> i32 {
+        self.max_index
+    }
+
+    /// Number of dense slots a recorder needs: the zero bucket plus `min_index..=max_index`.
+    pub fn dense_len(&self) -> usize {
+        (self.max_index - self.min_index) as usize + 2
+    }
+
+    /// Native bucket index of `v ≥ 1` (unclamped). `v = 0` belongs to the zero bucket and must
+    /// not be passed here (it returns the index of 1).
+    #[inline]
+    pub fn index(&self, v: u64) -> i32 {
+        let v = v.max(1);
+        let lz = v.leading_zeros();
+        let octave = 63 - lz;
+        let n = v << lz;
+        let s = self.lookup_schema;
+        // Top s+1 bits below the leading one: the linear cell.
+        let cell = ((n << 1) >> (63 - s)) as usize;
+        let below = self.cells[cell] as usize;
+        let below = below + usize::from(n > self.bounds[below]);
+        let i0 = ((octave as i32) << s) + below as i32;
+        if self.schema >= 0 {
+            i0
+        } else {
+            // ceil(i0 / 2^-schema) for i0 ≥ 0.
+            let shift = (-self.schema) as u32;
+            (i0 + (1 << shift) - 1) >> shift
+        }
+    }
+
+    /// Dense slot of `v` (0 = zero bucket) and whether it saturated (was outside the range).
+    #[inline]
+    pub fn slot(&self, v: u64) -> (usize, bool) {
+        if v == 0 {
+            return (0, false);
+        }
+        if v < self.min_value {
+            return (1, true);
+        }
+        if v > self.max_value {
+            return (self.dense_len() - 1, true);
+        }
+        ((self.index(v) - self.min_index) as usize + 1, false)
+    }
+
+    /// Native index of dense slot `slot ≥ 1`.
+    pub fn slot_index(&self, slot: usize) -> i32 {
+        self.min_index + slot as i32 - 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Independent oracle: the smallest i with v <= upper_bound(schema, i), by search.
+    fn oracle_index(schema: i8, v: u64) -> i32 {
+        let x = v as f64;
+        let per_octave = if schema >= 0 { 1i32 << schema } else { 1 };
+        let guess = if schema >= 0 {
+            (x.log2() * per_octave as f64).ceil() as i32
+        } else {
+            (x.log2() / (1 << -schema) as f64).ceil() as i32
+        };
+        let mut i = guess - 2;
+        while x > upper_bound(schema, i) {
+            i += 1;
+        }
+        i
+    }
+
+    #[test]
+    fn powers_of_two_are_upper_bounds() {
+        for schema in MIN_SCHEMA..=MAX_SCHEMA {
+            let l = Layout::new(schema, 1, u64::MAX).unwrap();
+            for e in 0..64 {
+                let v = 1u64 << e;
+                let i = l.index(v);
+                let (lo, hi) = bucket_bounds(schema, i);
+                assert!(lo < v as f64 && v as f64 <= hi, "schema {schema} v {v}");
+                // Non-negative schemas have every power of two as a boundary: v closes its
+                // bucket and v + 1 lies in a later one.
+                if schema >= 0 {
+                    assert_eq!(hi, v as f64, "schema {schema} v {v}");
+                    if v > 1 {
+                        assert!(l.index(v + 1) > i, "schema {schema} v {v}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn matches_search_oracle_on_dense_and_sparse_values() {
+        for schema in MIN_SCHEMA..=MAX_SCHEMA {
+            let l = Layout::new(schema, 1, u64::MAX).unwrap();
+            let mut vals: Vec<u64> = (1..5000).collect();
+            let mut x = 0x9E37_79B9_7F4A_7C15u64;
+            for _ in 0..20000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                vals.push(x >> (x % 53 + 11)); // below 2^53: exact in f64
+            }
+            for v in vals.into_iter().filter(|&v| v > 0) {
+                assert_eq!(l.index(v), oracle_index(schema, v), "schema {schema} v {v}");
+                let (lo, hi) = bucket_bounds(schema, l.index(v));
+                assert!(lo < v as f64 && v as f64 <= hi);
+            }
+        }
+    }
+
+    #[test]
+    fn saturation_and_zero() {
+        let l = Layout::new(3, 10, 1000).unwrap();
+        assert_eq!(l.slot(0), (0, false));
+        assert_eq!(l.slot(9), (1, true));
+        assert_eq!(l.slot(10), (1, false));
+        assert_eq!(l.slot(1000), (l.dense_len() - 1, false));
+        assert_eq!(l.slot(1001), (l.dense_len() - 1, true));
+        assert_eq!(l.slot_index(1), l.index(10));
+        assert!(Layout::new(9, 1, 2).is_err());
+        assert!(Layout::new(0, 0, 2).is_err());
+        assert!(Layout::new(0, 3, 2).is_err());
+    }
+
+    #[test]
+    fn error_bound_of_default_schema_is_below_one_percent() {
+        let e = relative_error_bound(DEFAULT_SCHEMA);
+        assert!(e < 0.0055 && e > 0.0054, "{e}");
+    }
+}
