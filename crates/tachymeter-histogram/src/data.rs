@@ -38,7 +38,10 @@ impl std::fmt::Display for DataError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DataError::UnsortedBuckets => {
-                write!(f, "bucket indexes must ascend strictly, with non-zero counts")
+                write!(
+                    f,
+                    "bucket indexes must ascend strictly, with non-zero counts"
+                )
             }
             DataError::InvalidExtremes => write!(f, "min/max are inconsistent with the counts"),
             DataError::SchemaOutOfRange(s) => write!(f, "schema {s} is outside -4..=8"),
@@ -262,7 +265,10 @@ impl HistogramData {
     /// This histogram at a coarser `schema` (≤ the current one): bucket `i` goes to
     /// `ceil(i / 2^(current - schema))`, which is exact because coarser boundaries are a subset.
     pub fn downscale(&self, schema: i8) -> HistogramData {
-        assert!(schema <= self.schema, "downscale only goes to coarser schemas");
+        assert!(
+            schema <= self.schema,
+            "downscale only goes to coarser schemas"
+        );
         let shift = (self.schema - schema) as u32;
         let mut out = HistogramData {
             schema,
@@ -514,7 +520,11 @@ mod tests {
         assert_eq!(h.mean().unwrap(), mean);
         let sd = h.stddev().unwrap();
         // Each sample moves by at most bound * value; the stddev moves by at most bound * max.
-        assert!((sd - var.sqrt()).abs() <= relative_error_bound(6) * 5100.0, "{sd} vs {}", var.sqrt());
+        assert!(
+            (sd - var.sqrt()).abs() <= relative_error_bound(6) * 5100.0,
+            "{sd} vs {}",
+            var.sqrt()
+        );
     }
 
     #[test]
@@ -531,7 +541,9 @@ mod tests {
 
     #[test]
     fn from_parts_validates() {
-        assert!(HistogramData::from_parts(6, 0, vec![(3, 1), (2, 1)], 0, Some(1), Some(2)).is_err());
+        assert!(
+            HistogramData::from_parts(6, 0, vec![(3, 1), (2, 1)], 0, Some(1), Some(2)).is_err()
+        );
         assert!(HistogramData::from_parts(6, 0, vec![(3, 0)], 0, None, None).is_err());
         assert!(HistogramData::from_parts(9, 0, vec![], 0, None, None).is_err());
         assert!(HistogramData::from_parts(6, 0, vec![], 0, Some(1), None).is_err());

@@ -1,0 +1,46 @@
+//! How tachymeter works inside (documentation only).
+//!
+//! # Layers
+//!
+//! ```text
+//!  recording threads                        aggregator thread              readers
+//!  ─────────────────                        ─────────────────              ───────
+//!  Counter::increment ─┐                    every interval (1 s):          engine.snapshot()
+//!  Histogram::record  ─┤ thread-local       for each metric:                 │ arc-swap load
+//!  LocalCounter::add  ─┘ (engine, slot)       Σ shards (monotonic totals)    ▼
+//!         │                                   − previous Σ  = interval     Arc<Snapshot>
+//!         ▼                                   windows, rings, stats          (immutable)
+//!  metric.shards[slot]  ── own cache line ──▶ Snapshot ──publish──▶ SnapshotCell
+//!  (single-writer stores)                     (never resets a shard)
+//! ```
+//!
+//! # Memory layout
+//!
+//! Each metric owns a [`ShardArray`](crate) with one pointer per thread slot (plus the shared
+//! overflow slot). A thread's first record into a metric allocates its shard, aligned and padded
+//! to 128 bytes (`crossbeam_utils::CachePadded`), so no two threads ever write the same cache
+//! line. Counter shard: one `u64` (128 B with padding). Histogram shard: `dense_len` bucket
+//! counters (4,098 × 8 B = 32.8 KiB at the default schema 6 over the full `u64` range) plus sum,
+//! min, max and statistics, and an optional ring of recent samples.
+//!
+//! # Orderings
+//!
+//! - Shard totals: owner `store(load + n)` with `Relaxed`; the aggregator reads them `Relaxed`
+//!   and differences them. A total is monotonic and single-writer, so every value read is a
+//!   real past total and the sum over shards never goes backwards.
+//! - Histogram bucket: `Release` store by the owner after sum/min/max; `Acquire` load by the
+//!   aggregator before reading sum/min/max.
+//! - Slots: claim `Acquire` CAS, release `Release` store: a new owner continues the previous
+//!   owner's totals.
+//! - Rings and gauge sets: seqlock-style (see `ring` and `shard`).
+//! - Snapshot publication: `ArcSwap::swap` under the aggregator mutex, so sequence numbers are
+//!   published in order and a reader sees a complete snapshot.
+//!
+//! # What is approximate, and by how much
+//!
+//! - Histogram quantiles: relative error ≤ `(b−1)/(b+1)`, `b = 2^(2^−schema)` (0.54% at
+//!   schema 6). `count`, `sum`, cumulative `min`/`max` are exact.
+//! - Interval and window `min`/`max`: bucket bounds (same error bound).
+//! - `stddev`: from bucket representatives around the exact mean.
+//! - Gauges: a `set` and concurrent `add`s from other threads within one interval are ordered
+//!   set-first.

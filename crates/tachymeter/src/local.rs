@@ -1,0 +1,215 @@
+//! Finding the calling thread's slot.
+//!
+//! Two ways, one underlying claim:
+//! - [`LocalRecorder`]: an explicit, thread-owned (`!Send`) claim of one slot. Its per-metric
+//!   views ([`LocalCounter`](crate::LocalCounter) and friends) resolve the shard once, so a
+//!   record is a single load/add/store. Dropping it releases the slot.
+//! - the plain handles (`Counter::increment`, …) use a const-initialised thread-local cache of
+//!   `(engine id, slot)`: a hit is a compare; a miss (first record of this thread into this
+//!   engine, or alternating between engines) takes the cold path, which claims a slot and
+//!   remembers it in a second thread-local whose destructor releases every slot the thread
+//!   holds when it exits.
+//!
+//! When the slot table is full, or thread-local storage is already torn down (a record from
+//! another thread-local's destructor), the thread records into the shared overflow slot.
+#![deny(unsafe_code)]
+
+use crate::clock::Clock;
+use crate::slots::{SlotId, SlotTable};
+use crate::sync::Arc;
+use std::marker::PhantomData;
+
+/// What every metric of one engine shares: the engine id, its slot table and clock.
+pub(crate) struct Link {
+    pub(crate) id: u64,
+    pub(crate) slots: SlotTable,
+    pub(crate) clock: Clock,
+}
+
+/// The calling thread's slot in `link`'s engine.
+#[inline]
+pub(crate) fn slot_for(engine_id: u64, link: &Arc<Link>) -> SlotId {
+    #[cfg(not(loom))]
+    {
+        let cached = tls::CACHE.with(|c| c.get());
+        if cached.engine == engine_id {
+            return cached.slot;
+        }
+        tls::resolve(link)
+    }
+    #[cfg(loom)]
+    {
+        // Loom models use explicit `LocalRecorder`s (thread-local destructors touching loom
+        // state panic at model teardown); plain handles record into the shared slot.
+        let _ = engine_id;
+        link.slots.overflow()
+    }
+}
+
+#[cfg(not(loom))]
+mod tls {
+    use super::*;
+    use crate::sync::thread_local;
+    use std::cell::{Cell, RefCell};
+
+    #[derive(Clone, Copy)]
+    pub(super) struct Cached {
+        pub(super) engine: u64,
+        pub(super) slot: SlotId,
+    }
+
+    /// No engine has id 0, so this never hits.
+    const EMPTY: Cached = Cached {
+        engine: 0,
+        slot: SlotId {
+            index: 0,
+            shared: true,
+        },
+    };
+
+    struct Held {
+        link: Arc<Link>,
+        slot: SlotId,
+    }
+
+    /// Slots this thread claimed through plain handles; released when the thread exits.
+    struct HeldSlots(Vec<Held>);
+
+    impl Drop for HeldSlots {
+        fn drop(&mut self) {
+            // Forget the cache first: a record from a later destructor must not use a slot
+            // that another thread may claim once we release it below.
+            CACHE.with(|c| c.set(EMPTY));
+            for h in self.0.drain(..) {
+                h.link.slots.release(h.slot);
+            }
+        }
+    }
+
+    thread_local! {
+        /// Hot: one `(engine, slot)` pair. Const-initialised and without destructor, so an
+        /// access is a plain TLS load with no lazy-init check and is valid at any time.
+        pub(super) static CACHE: Cell<Cached> = const { Cell::new(EMPTY) };
+        /// Cold: every slot this thread holds, one per engine.
+        static HELD: RefCell<HeldSlots> = const { RefCell::new(HeldSlots(Vec::new())) };
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn resolve(link: &Arc<Link>) -> SlotId {
+        let found = HELD.try_with(|held| {
+            let Ok(mut held) = held.try_borrow_mut() else {
+                return link.slots.overflow();
+            };
+            // Drop claims on engines nobody else references any more.
+            held.0.retain(|h| {
+                let alive = Arc::strong_count(&h.link) > 1;
+                if !alive {
+                    h.link.slots.release(h.slot);
+                }
+                alive
+            });
+            if let Some(h) = held.0.iter().find(|h| h.link.id == link.id) {
+                return h.slot;
+            }
+            let slot = link.slots.claim();
+            held.0.push(Held {
+                link: link.clone(),
+                slot,
+            });
+            slot
+        });
+        // After HELD is destroyed the thread is exiting: record into the shared slot.
+        let slot = found.unwrap_or_else(|_| link.slots.overflow());
+        CACHE.with(|c| {
+            c.set(Cached {
+                engine: link.id,
+                slot,
+            })
+        });
+        slot
+    }
+}
+
+/// An explicit claim of one thread slot, for the tightest loops.
+///
+/// Obtain one with [`Engine::local_recorder`](crate::Engine::local_recorder), then take views of
+/// the metrics you record into; each view resolves its shard once. The recorder is `!Send`: the
+/// slot belongs to the thread that claimed it, and dropping the recorder releases it (totals stay
+/// counted).
+///
+/// ```
+/// let engine = tachymeter::Engine::new();
+/// let hits = engine.counter("cache_hits_total").unwrap();
+/// let rec = engine.local_recorder();
+/// let hits_here = rec.counter(&hits);
+/// for _ in 0..1000 {
+///     hits_here.increment();
+/// }
+/// assert_eq!(engine.flush().counter("cache_hits_total").unwrap().total, 1000);
+/// ```
+///
+/// It cannot be sent to another thread:
+///
+/// ```compile_fail
+/// let engine = tachymeter::Engine::new();
+/// let rec = engine.local_recorder();
+/// std::thread::spawn(move || drop(rec));
+/// ```
+///
+/// while a plain handle can:
+///
+/// ```
+/// let engine = tachymeter::Engine::new();
+/// let c = engine.counter("x_total").unwrap();
+/// std::thread::spawn(move || c.increment()).join().unwrap();
+/// ```
+#[must_use = "a LocalRecorder releases its slot when dropped"]
+pub struct LocalRecorder {
+    pub(crate) link: Arc<Link>,
+    pub(crate) slot: SlotId,
+    /// `!Send + !Sync`: the slot is single-writer.
+    _not_send: PhantomData<*const ()>,
+}
+
+impl LocalRecorder {
+    pub(crate) fn new(link: Arc<Link>) -> LocalRecorder {
+        let slot = link.slots.claim();
+        LocalRecorder {
+            link,
+            slot,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// True if this recorder fell back to the shared overflow slot (the slot table was full).
+    pub fn is_overflow(&self) -> bool {
+        self.slot.shared
+    }
+
+    /// The slot for a metric of engine `engine_id`: ours if it is our engine, else the thread's
+    /// slot in the other engine.
+    #[inline]
+    pub(crate) fn slot_for(&self, engine_id: u64, link: &Arc<Link>) -> SlotId {
+        if engine_id == self.link.id {
+            self.slot
+        } else {
+            slot_for(engine_id, link)
+        }
+    }
+}
+
+impl Drop for LocalRecorder {
+    fn drop(&mut self) {
+        self.link.slots.release(self.slot);
+    }
+}
+
+impl std::fmt::Debug for LocalRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalRecorder")
+            .field("engine", &self.link.id)
+            .field("slot", &self.slot)
+            .finish()
+    }
+}

@@ -1,0 +1,479 @@
+//! Metric handles: the hot path.
+//!
+//! A handle is an `Arc` to its metric's core, resolved once at registration. A record finds the
+//! calling thread's slot (thread-local cache hit: one compare), the thread's shard (one load and
+//! a null check), and writes it with single-writer stores. The thread-owned views (`Local*`)
+//! skip the first two steps.
+#![deny(unsafe_code)]
+
+use crate::local::{slot_for, Link, LocalRecorder};
+use crate::registry::MetricDesc;
+use crate::shard::{CounterShard, EventShard, GaugeShard, HistShard};
+use crate::shard_array::ShardArray;
+use crate::slots::SlotId;
+use crate::sync::Arc;
+use crossbeam_utils::CachePadded;
+use std::marker::PhantomData;
+use std::time::Duration;
+use tachymeter_histogram::Layout;
+
+pub(crate) struct CounterCore {
+    pub(crate) engine_id: u64,
+    pub(crate) desc: Arc<MetricDesc>,
+    pub(crate) link: Arc<Link>,
+    pub(crate) shards: ShardArray<CachePadded<CounterShard>>,
+}
+
+pub(crate) struct GaugeCore {
+    pub(crate) engine_id: u64,
+    pub(crate) desc: Arc<MetricDesc>,
+    pub(crate) link: Arc<Link>,
+    pub(crate) shards: ShardArray<CachePadded<GaugeShard>>,
+}
+
+pub(crate) struct HistogramCore {
+    pub(crate) engine_id: u64,
+    pub(crate) desc: Arc<MetricDesc>,
+    pub(crate) link: Arc<Link>,
+    pub(crate) layout: Layout,
+    pub(crate) recent: usize,
+    pub(crate) shards: ShardArray<CachePadded<HistShard>>,
+}
+
+pub(crate) struct EventsCore {
+    pub(crate) engine_id: u64,
+    pub(crate) desc: Arc<MetricDesc>,
+    pub(crate) link: Arc<Link>,
+    pub(crate) capacity: usize,
+    pub(crate) shards: ShardArray<CachePadded<EventShard>>,
+}
+
+impl CounterCore {
+    #[inline]
+    fn shard(&self, slot: SlotId) -> &CounterShard {
+        self.shards
+            .get_or_init(slot.index as usize, CounterShard::new)
+    }
+}
+
+impl GaugeCore {
+    #[inline]
+    fn shard(&self, slot: SlotId) -> &GaugeShard {
+        self.shards
+            .get_or_init(slot.index as usize, GaugeShard::new)
+    }
+}
+
+impl HistogramCore {
+    #[inline]
+    fn shard(&self, slot: SlotId) -> &HistShard {
+        self.shards.get_or_init(slot.index as usize, || {
+            HistShard::new(&self.layout, self.recent, slot.shared)
+        })
+    }
+}
+
+impl EventsCore {
+    #[inline]
+    fn shard(&self, slot: SlotId) -> &EventShard {
+        self.shards.get_or_init(slot.index as usize, || {
+            EventShard::new(self.capacity, slot.shared)
+        })
+    }
+}
+
+/// A monotonic `u64` counter. Clone it freely; every clone records into the same metric.
+///
+/// ```
+/// let engine = tachymeter::Engine::new();
+/// let requests = engine.counter("requests_total").unwrap();
+/// requests.increment();
+/// requests.add(41);
+/// assert_eq!(engine.flush().counter("requests_total").unwrap().total, 42);
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct Counter {
+    pub(crate) core: Arc<CounterCore>,
+}
+
+impl Counter {
+    /// Adds 1.
+    #[inline]
+    pub fn increment(&self) {
+        self.add(1);
+    }
+
+    /// Adds `n`.
+    #[inline]
+    pub fn add(&self, n: u64) {
+        let c = &*self.core;
+        let slot = slot_for(c.engine_id, &c.link);
+        c.shard(slot).add(n, slot.shared);
+    }
+
+    /// The metric's description.
+    pub fn desc(&self) -> &MetricDesc {
+        &self.core.desc
+    }
+}
+
+/// An `f64` gauge.
+///
+/// Each thread writes its own shard; the aggregator combines them: the value is the most recent
+/// `set` (by clock stamp, across threads) plus every `add`/`sub` that came after it. A `set` on
+/// one thread and `add`s on other threads within the same aggregation interval are ordered as
+/// "set first". NaN and infinite inputs are rejected and counted.
+///
+/// ```
+/// let engine = tachymeter::Engine::new();
+/// let depth = engine.gauge("queue_depth").unwrap();
+/// depth.set(10.0);
+/// depth.add(2.5);
+/// depth.sub(0.5);
+/// assert_eq!(engine.flush().gauge("queue_depth").unwrap().value, 12.0);
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct Gauge {
+    pub(crate) core: Arc<GaugeCore>,
+}
+
+impl Gauge {
+    /// Sets the value (costs one clock read for the cross-thread ordering stamp).
+    #[inline]
+    pub fn set(&self, v: f64) {
+        let c = &*self.core;
+        let slot = slot_for(c.engine_id, &c.link);
+        c.shard(slot).set(v, c.link.clock.raw(), slot.shared);
+    }
+
+    /// Adds `d`.
+    #[inline]
+    pub fn add(&self, d: f64) {
+        let c = &*self.core;
+        let slot = slot_for(c.engine_id, &c.link);
+        c.shard(slot).add(d, slot.shared);
+    }
+
+    /// Subtracts `d`.
+    #[inline]
+    pub fn sub(&self, d: f64) {
+        self.add(-d);
+    }
+
+    /// The metric's description.
+    pub fn desc(&self) -> &MetricDesc {
+        &self.core.desc
+    }
+}
+
+/// A histogram of `u64` values (nanoseconds, bytes, batch sizes…).
+///
+/// ```
+/// use std::time::Duration;
+/// let engine = tachymeter::Engine::new();
+/// let latency = engine.histogram("step_latency_nanoseconds").unwrap();
+/// for v in 1..=100u64 {
+///     latency.record(v * 1_000);
+/// }
+/// latency.record_duration(Duration::from_micros(50));
+/// let out = latency.time(|| 6 * 7); // records the closure's duration
+/// assert_eq!(out, 42);
+/// let snap = engine.flush();
+/// let h = &snap.histogram("step_latency_nanoseconds").unwrap().cumulative;
+/// assert_eq!(h.count(), 102);
+/// assert!((h.p50().unwrap() - 50_000.0).abs() <= 50_000.0 * 0.0055);
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct Histogram {
+    pub(crate) core: Arc<HistogramCore>,
+}
+
+impl Histogram {
+    /// Records `v`. Values outside the configured range saturate into an edge bucket and are
+    /// counted as saturated.
+    #[inline]
+    pub fn record(&self, v: u64) {
+        let c = &*self.core;
+        let slot = slot_for(c.engine_id, &c.link);
+        c.shard(slot).record(&c.layout, v, slot.shared);
+    }
+
+    /// Records `v` rounded to the nearest integer. NaN, infinite and negative values are
+    /// rejected and counted; choose the unit so that values are ≥ 1 (e.g. microseconds).
+    #[inline]
+    pub fn record_f64(&self, v: f64) {
+        let c = &*self.core;
+        let slot = slot_for(c.engine_id, &c.link);
+        record_f64(c.shard(slot), &c.layout, v, slot.shared);
+    }
+
+    /// Records a duration in nanoseconds (saturating at `u64::MAX`).
+    #[inline]
+    pub fn record_duration(&self, d: Duration) {
+        self.record(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    }
+
+    /// Starts a timer that records the elapsed nanoseconds (engine clock) when dropped.
+    #[inline]
+    pub fn start_timer(&self) -> Timer<'_> {
+        Timer {
+            hist: self,
+            start: self.core.link.clock.raw(),
+        }
+    }
+
+    /// Runs `f` and records its duration in nanoseconds.
+    #[inline]
+    pub fn time<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _t = self.start_timer();
+        f()
+    }
+
+    /// The metric's description.
+    pub fn desc(&self) -> &MetricDesc {
+        &self.core.desc
+    }
+}
+
+#[inline]
+fn record_f64(shard: &HistShard, layout: &Layout, v: f64, shared: bool) {
+    if v.is_finite() && v >= 0.0 {
+        // `as` saturates values above u64::MAX.
+        shard.record(layout, v.round() as u64, shared);
+    } else {
+        crate::shard::bump(&shard.rejected, 1, shared);
+    }
+}
+
+/// Records the time from its creation to its drop into a histogram, in nanoseconds.
+#[must_use = "the timer records when dropped; bind it with `let _t = ...`"]
+pub struct Timer<'a> {
+    hist: &'a Histogram,
+    start: u64,
+}
+
+impl Drop for Timer<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        let clock = &self.hist.core.link.clock;
+        self.hist.record(clock.delta_nanos(self.start, clock.raw()));
+    }
+}
+
+/// A log of recent coded events (e.g. errors by kind) with a total count.
+///
+/// Each thread keeps a fixed ring of its most recent events; a full ring overwrites the oldest,
+/// and the snapshot counts what was overwritten before the aggregator saw it.
+///
+/// ```
+/// let engine = tachymeter::Engine::new();
+/// let errors = engine.events("decode_errors").unwrap();
+/// errors.record(3);
+/// errors.record_with(7, 512);
+/// let snap = engine.flush();
+/// let ev = snap.events("decode_errors").unwrap();
+/// assert_eq!(ev.total, 2);
+/// assert_eq!(ev.recent.last().unwrap().payload, 512);
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct EventLog {
+    pub(crate) core: Arc<EventsCore>,
+}
+
+impl EventLog {
+    /// Records an event with `code` and payload 0.
+    #[inline]
+    pub fn record(&self, code: u32) {
+        self.record_with(code, 0);
+    }
+
+    /// Records an event with `code` and `payload`.
+    #[inline]
+    pub fn record_with(&self, code: u32, payload: u32) {
+        let c = &*self.core;
+        let slot = slot_for(c.engine_id, &c.link);
+        c.shard(slot)
+            .record((code as u64) << 32 | payload as u64, slot.shared);
+    }
+
+    /// The metric's description.
+    pub fn desc(&self) -> &MetricDesc {
+        &self.core.desc
+    }
+}
+
+/// A counter view bound to a [`LocalRecorder`]'s slot: `increment` is one load, add and store.
+#[must_use]
+pub struct LocalCounter<'a> {
+    shard: &'a CounterShard,
+    shared: bool,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl LocalCounter<'_> {
+    /// Adds 1.
+    #[inline]
+    pub fn increment(&self) {
+        self.shard.add(1, self.shared);
+    }
+
+    /// Adds `n`.
+    #[inline]
+    pub fn add(&self, n: u64) {
+        self.shard.add(n, self.shared);
+    }
+}
+
+/// A gauge view bound to a [`LocalRecorder`]'s slot.
+#[must_use]
+pub struct LocalGauge<'a> {
+    shard: &'a GaugeShard,
+    clock: &'a crate::Clock,
+    shared: bool,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl LocalGauge<'_> {
+    /// Sets the value.
+    #[inline]
+    pub fn set(&self, v: f64) {
+        self.shard.set(v, self.clock.raw(), self.shared);
+    }
+
+    /// Adds `d`.
+    #[inline]
+    pub fn add(&self, d: f64) {
+        self.shard.add(d, self.shared);
+    }
+
+    /// Subtracts `d`.
+    #[inline]
+    pub fn sub(&self, d: f64) {
+        self.shard.add(-d, self.shared);
+    }
+}
+
+/// A histogram view bound to a [`LocalRecorder`]'s slot.
+#[must_use]
+pub struct LocalHistogram<'a> {
+    shard: &'a HistShard,
+    layout: &'a Layout,
+    clock: &'a crate::Clock,
+    shared: bool,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl LocalHistogram<'_> {
+    /// Records `v` (see [`Histogram::record`]).
+    #[inline]
+    pub fn record(&self, v: u64) {
+        self.shard.record(self.layout, v, self.shared);
+    }
+
+    /// Records `v` rounded (see [`Histogram::record_f64`]).
+    #[inline]
+    pub fn record_f64(&self, v: f64) {
+        record_f64(self.shard, self.layout, v, self.shared);
+    }
+
+    /// Records a duration in nanoseconds.
+    #[inline]
+    pub fn record_duration(&self, d: Duration) {
+        self.record(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    }
+
+    /// Runs `f` and records its duration in nanoseconds.
+    #[inline]
+    pub fn time<R>(&self, f: impl FnOnce() -> R) -> R {
+        let start = self.clock.raw();
+        let out = f();
+        self.record(self.clock.delta_nanos(start, self.clock.raw()));
+        out
+    }
+}
+
+/// An event-log view bound to a [`LocalRecorder`]'s slot.
+#[must_use]
+pub struct LocalEventLog<'a> {
+    shard: &'a EventShard,
+    shared: bool,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl LocalEventLog<'_> {
+    /// Records an event with `code` and `payload`.
+    #[inline]
+    pub fn record_with(&self, code: u32, payload: u32) {
+        self.shard
+            .record((code as u64) << 32 | payload as u64, self.shared);
+    }
+
+    /// Records an event with `code` and payload 0.
+    #[inline]
+    pub fn record(&self, code: u32) {
+        self.record_with(code, 0);
+    }
+}
+
+impl LocalRecorder {
+    /// A view of `c` that records into this recorder's slot.
+    pub fn counter<'a>(&'a self, c: &'a Counter) -> LocalCounter<'a> {
+        let slot = self.slot_for(c.core.engine_id, &c.core.link);
+        LocalCounter {
+            shard: c.core.shard(slot),
+            shared: slot.shared,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// A view of `g` that records into this recorder's slot.
+    pub fn gauge<'a>(&'a self, g: &'a Gauge) -> LocalGauge<'a> {
+        let slot = self.slot_for(g.core.engine_id, &g.core.link);
+        LocalGauge {
+            shard: g.core.shard(slot),
+            clock: &g.core.link.clock,
+            shared: slot.shared,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// A view of `h` that records into this recorder's slot.
+    pub fn histogram<'a>(&'a self, h: &'a Histogram) -> LocalHistogram<'a> {
+        let slot = self.slot_for(h.core.engine_id, &h.core.link);
+        LocalHistogram {
+            shard: h.core.shard(slot),
+            layout: &h.core.layout,
+            clock: &h.core.link.clock,
+            shared: slot.shared,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// A view of `e` that records into this recorder's slot.
+    pub fn events<'a>(&'a self, e: &'a EventLog) -> LocalEventLog<'a> {
+        let slot = self.slot_for(e.core.engine_id, &e.core.link);
+        LocalEventLog {
+            shard: e.core.shard(slot),
+            shared: slot.shared,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+macro_rules! debug_handle {
+    ($($t:ident),*) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t))
+                    .field("name", &self.core.desc.name)
+                    .field("labels", &self.core.desc.labels)
+                    .finish()
+            }
+        }
+    )*};
+}
+debug_handle!(Counter, Gauge, Histogram, EventLog);

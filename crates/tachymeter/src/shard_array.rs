@@ -1,0 +1,113 @@
+//! [`ShardArray`]: one lazily allocated shard per thread slot, for one metric.
+//!
+//! A metric owns one `ShardArray` with a pointer per thread slot (plus the shared overflow
+//! slot). A thread's first record into the metric allocates its shard (cold path, once); every
+//! later record is one acquire load of the pointer (a plain `mov` on x86_64) and a null check.
+//! Shards are never freed before the metric itself: a slot released by an exiting thread keeps
+//! its shard and its totals, and the next thread that claims the slot continues them.
+//!
+//! Written by hand rather than with `once_cell::sync::OnceCell<Box<T>>` per slot because the
+//! same code must compile into loom models through the `sync` shim; the unsafe surface is two
+//! dereferences of pointers that are only ever set once, from `Box::into_raw`.
+
+use crate::sync::{AtomicPtr, Ordering};
+use std::marker::PhantomData;
+
+/// Lazily initialised per-slot shards.
+pub(crate) struct ShardArray<T> {
+    ptrs: Box<[AtomicPtr<T>]>,
+    /// The array owns the `T`s its pointers point to (drop check, auto traits).
+    _owns: PhantomData<Box<T>>,
+}
+
+impl<T> ShardArray<T> {
+    /// An array with `len` empty slots.
+    pub(crate) fn new(len: usize) -> Self {
+        ShardArray {
+            ptrs: (0..len)
+                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+                .collect(),
+            _owns: PhantomData,
+        }
+    }
+
+    /// Number of slots.
+    pub(crate) fn len(&self) -> usize {
+        self.ptrs.len()
+    }
+
+    /// The shard of `slot`, allocating it with `init` on first use.
+    #[inline]
+    pub(crate) fn get_or_init(&self, slot: usize, init: impl FnOnce() -> T) -> &T {
+        // Acquire: pairs with the Release CAS in `init_slow`, so the shard's initial contents
+        // are visible before we use it.
+        let p = self.ptrs[slot].load(Ordering::Acquire);
+        if p.is_null() {
+            return self.init_slow(slot, init);
+        }
+        // SAFETY: (1) a non-null pointer in `ptrs` came from `Box::into_raw` in `init_slow` and
+        // is freed only in `Drop`, which needs `&mut self`, so it is live for `&self`'s lifetime;
+        // (2) the Acquire load above synchronises with its publication, so it is initialised;
+        // (3) we only hand out shared references.
+        unsafe { &*p }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn init_slow(&self, slot: usize, init: impl FnOnce() -> T) -> &T {
+        let fresh = Box::into_raw(Box::new(init()));
+        // AcqRel: Release publishes the new shard's contents; Acquire (on failure) makes the
+        // winner's shard visible to us.
+        let p = match self.ptrs[slot].compare_exchange(
+            std::ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => fresh,
+            Err(winner) => {
+                // SAFETY: `fresh` came from `Box::into_raw` just above and was never shared.
+                drop(unsafe { Box::from_raw(fresh) });
+                winner
+            }
+        };
+        // SAFETY: as in `get_or_init`: `p` is a published, live `Box` allocation.
+        unsafe { &*p }
+    }
+
+    /// The shard of `slot` if a thread ever recorded into it (aggregator side).
+    #[inline]
+    pub(crate) fn get(&self, slot: usize) -> Option<&T> {
+        // Acquire: as in `get_or_init`.
+        let p = self.ptrs[slot].load(Ordering::Acquire);
+        // SAFETY: as in `get_or_init`: non-null pointers are published, live `Box` allocations.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+
+    /// Every allocated shard with its slot index.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &T)> {
+        (0..self.len()).filter_map(move |i| self.get(i).map(|s| (i, s)))
+    }
+}
+
+impl<T> Drop for ShardArray<T> {
+    fn drop(&mut self) {
+        for p in self.ptrs.iter_mut() {
+            #[cfg(not(loom))]
+            let raw = *p.get_mut();
+            #[cfg(loom)]
+            let raw = p.with_mut(|p| *p);
+            if !raw.is_null() {
+                // SAFETY: `&mut self` proves no reference from `get`/`get_or_init` is alive;
+                // `raw` came from `Box::into_raw` and is dropped exactly once, here.
+                drop(unsafe { Box::from_raw(raw) });
+            }
+        }
+    }
+}
+
+// SAFETY: the array hands out `&T` to any thread, so `T: Sync` is needed for `Sync`, and it owns
+// `T`s, so `T: Send` for both; `AtomicPtr` itself is `Send + Sync`.
+unsafe impl<T: Send + Sync> Sync for ShardArray<T> {}
+// SAFETY: see above.
+unsafe impl<T: Send + Sync> Send for ShardArray<T> {}

@@ -1,0 +1,248 @@
+//! [`Snapshot`]: the immutable, merged view of every metric that readers and exporters use.
+#![deny(unsafe_code)]
+
+use crate::registry::{MetricDesc, MetricKind};
+use crate::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tachymeter_histogram::HistogramData;
+
+/// Engine-wide health counters: everything that was rejected, clamped or dropped is visible here.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Inputs rejected on the hot path: NaN/infinite gauge values, NaN/infinite/negative
+    /// `record_f64` values, gauge sets that lost a race in the shared overflow slot.
+    pub rejected: u64,
+    /// Histogram values outside the configured range, counted in an edge bucket.
+    pub saturated: u64,
+    /// Ring samples/events overwritten before the aggregator read them.
+    pub ring_overwritten: u64,
+    /// Ring samples/events not kept because they were recorded in the shared overflow slot.
+    pub ring_dropped: u64,
+    /// Slot claims that found the table full and fell back to the shared overflow slot.
+    pub overflow_claims: u64,
+    /// Slot claims ever made (each thread's first record into the engine, slot reuse included).
+    pub slot_claims: u64,
+    /// Slots held now (≈ live recording threads).
+    pub threads_active: usize,
+    /// Exclusive slots in the table.
+    pub slot_capacity: usize,
+    /// Registration failures through the macros (which cannot return an error).
+    pub registration_errors: u64,
+    /// Time the aggregator spent collecting this snapshot.
+    pub collect_time: Duration,
+}
+
+/// One recorded event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Event {
+    /// The event code (e.g. an error kind).
+    pub code: u32,
+    /// The payload recorded with it.
+    pub payload: u32,
+}
+
+/// A counter's statistics.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct CounterSnapshot {
+    /// Total since the engine started (exact).
+    pub total: u64,
+    /// Increase during the last interval.
+    pub delta: u64,
+    /// `delta` per second of the last interval.
+    pub rate: f64,
+    /// Increase per second over the rolling window.
+    pub window_rate: f64,
+    /// Highest per-interval rate within the window.
+    pub peak_rate: f64,
+}
+
+/// A gauge's value.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct GaugeSnapshot {
+    /// The combined value (see [`Gauge`](crate::Gauge)).
+    pub value: f64,
+}
+
+/// A histogram's statistics: cumulative, last interval, rolling window, recent raw samples.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct HistogramSnapshot {
+    /// Everything recorded since the start; `min`/`max` exact.
+    pub cumulative: HistogramData,
+    /// The last interval only; `min`/`max` are bucket bounds.
+    pub interval: HistogramData,
+    /// The last `window` intervals merged; `min`/`max` are bucket bounds.
+    pub window: HistogramData,
+    /// Time covered by `window`.
+    pub window_duration: Duration,
+    /// `window.count()` per second.
+    pub throughput: f64,
+    /// Highest per-interval count per second within the window.
+    pub peak_throughput: f64,
+    /// The most recent raw samples (if `HistogramConfig::recent` > 0), oldest first; samples
+    /// of different threads within one interval are grouped by thread.
+    pub recent: Vec<u64>,
+    /// NaN/infinite/negative `record_f64` inputs.
+    pub rejected: u64,
+    /// Values outside the configured range (counted in an edge bucket).
+    pub saturated: u64,
+}
+
+impl HistogramSnapshot {
+    /// The exact `q`-quantile (nearest rank) of the recent raw samples.
+    pub fn recent_quantile(&self, q: f64) -> Option<u64> {
+        if self.recent.is_empty() || !(0.0..=1.0).contains(&q) {
+            return None;
+        }
+        let mut v = self.recent.clone();
+        v.sort_unstable();
+        let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+        Some(v[rank - 1])
+    }
+}
+
+/// An event log's statistics.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct EventsSnapshot {
+    /// Events recorded since the start (exact).
+    pub total: u64,
+    /// Increase during the last interval.
+    pub delta: u64,
+    /// The most recent events, oldest first (grouped by thread within one interval).
+    pub recent: Vec<Event>,
+    /// Events overwritten in a per-thread ring before the aggregator read them.
+    pub overwritten: u64,
+}
+
+/// The value part of a metric snapshot.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+// Snapshots hold these in one Vec built once per interval; boxing would add an allocation per
+// histogram per interval to save ~200 bytes per counter.
+#[allow(clippy::large_enum_variant)]
+pub enum MetricValue {
+    /// A counter.
+    Counter(CounterSnapshot),
+    /// A gauge.
+    Gauge(GaugeSnapshot),
+    /// A histogram.
+    Histogram(HistogramSnapshot),
+    /// An event log.
+    Events(EventsSnapshot),
+}
+
+/// One metric in a snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSnapshot {
+    /// Name, help, unit, labels and kind.
+    pub desc: Arc<MetricDesc>,
+    /// The statistics.
+    pub value: MetricValue,
+}
+
+/// An immutable view of every metric, published by the aggregator.
+///
+/// Metrics appear in registration order, and a metric keeps its position in every later
+/// snapshot, so a reader may cache [`position`](Self::position) and index [`metrics`](Self::metrics).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub(crate) sequence: u64,
+    pub(crate) time: SystemTime,
+    pub(crate) interval: Duration,
+    pub(crate) stats: Stats,
+    pub(crate) metrics: Vec<MetricSnapshot>,
+}
+
+impl Snapshot {
+    pub(crate) fn empty() -> Snapshot {
+        Snapshot {
+            sequence: 0,
+            time: SystemTime::now(),
+            interval: Duration::ZERO,
+            stats: Stats::default(),
+            metrics: Vec::new(),
+        }
+    }
+
+    /// 0 for the initial empty snapshot, then +1 per publication; never goes backwards.
+    pub fn sequence(&self) -> u64 {
+        self.sequence
+    }
+
+    /// Wall-clock time of collection.
+    pub fn time(&self) -> SystemTime {
+        self.time
+    }
+
+    /// Length of the interval that ended with this snapshot (engine clock).
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// Engine-wide health counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Every metric, in registration order.
+    pub fn metrics(&self) -> &[MetricSnapshot] {
+        &self.metrics
+    }
+
+    /// Position of the metric with `name` and exactly `labels` (any order).
+    pub fn position(&self, name: &str, labels: &[(&str, &str)]) -> Option<usize> {
+        self.metrics.iter().position(|m| {
+            m.desc.name == name
+                && m.desc.labels.len() == labels.len()
+                && labels
+                    .iter()
+                    .all(|(k, v)| m.desc.labels.iter().any(|(a, b)| a == k && b == v))
+        })
+    }
+
+    /// The metric with `name` and exactly `labels` (any order).
+    pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<&MetricSnapshot> {
+        self.position(name, labels).map(|i| &self.metrics[i])
+    }
+
+    /// The unlabelled counter `name`.
+    pub fn counter(&self, name: &str) -> Option<&CounterSnapshot> {
+        match &self.get(name, &[])?.value {
+            MetricValue::Counter(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The unlabelled gauge `name`.
+    pub fn gauge(&self, name: &str) -> Option<&GaugeSnapshot> {
+        match &self.get(name, &[])?.value {
+            MetricValue::Gauge(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// The unlabelled histogram `name`.
+    pub fn histogram(&self, name: &str) -> Option<&HistogramSnapshot> {
+        match &self.get(name, &[])?.value {
+            MetricValue::Histogram(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// The unlabelled event log `name`.
+    pub fn events(&self, name: &str) -> Option<&EventsSnapshot> {
+        match &self.get(name, &[])?.value {
+            MetricValue::Events(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Every metric of `kind`.
+    pub fn of_kind(&self, kind: MetricKind) -> impl Iterator<Item = &MetricSnapshot> {
+        self.metrics.iter().filter(move |m| m.desc.kind == kind)
+    }
+}
