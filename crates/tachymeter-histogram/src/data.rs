@@ -204,7 +204,10 @@ impl HistogramData {
             x = x.clamp(int_lo, int_hi);
         }
         if let (Some(mn), Some(mx)) = (self.min, self.max) {
-            x = x.clamp(mn as f64, mx as f64);
+            // Guarded: data assembled from racing reads must never make this panic.
+            if mn <= mx {
+                x = x.clamp(mn as f64, mx as f64);
+            }
         }
         x
     }
@@ -391,7 +394,7 @@ impl HistogramData {
             return;
         }
         let lo = lo.unwrap_or(0);
-        let hi = hi.unwrap_or(u64::MAX);
+        let hi = hi.unwrap_or(u64::MAX).max(lo);
         let bmin = if self.zero_count > 0 {
             0
         } else {

@@ -436,6 +436,7 @@ impl Engine {
     }
 
     /// Counts a registration failure that could not be returned (macros).
+    #[cfg(not(loom))]
     pub(crate) fn note_registration_error(&self) {
         // Relaxed: a statistic.
         self.shared

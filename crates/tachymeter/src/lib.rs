@@ -82,6 +82,5 @@ pub use tachymeter_histogram::HistogramData;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod loom_api {
-    pub use crate::ring::Ring;
-    pub use crate::slots::{SlotId, SlotTable};
+    pub use crate::ring::{Consumer, Producer, Ring};
 }

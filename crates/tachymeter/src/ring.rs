@@ -21,7 +21,7 @@
 use crate::sync::{fence, AtomicU64, Ordering};
 
 /// The ring's storage. Roles are enforced by [`Producer`] and [`Consumer`].
-pub(crate) struct Ring {
+pub struct Ring {
     /// Written by the producer only: pushes started.
     reserved: AtomicU64,
     /// Written by the producer only: pushes completed.
@@ -33,7 +33,7 @@ pub(crate) struct Ring {
 
 impl Ring {
     /// A ring holding `capacity` samples (rounded up to a power of two, at least 1).
-    pub(crate) fn new(capacity: usize) -> Ring {
+    pub fn new(capacity: usize) -> Ring {
         let cap = capacity.max(1).next_power_of_two();
         Ring {
             reserved: AtomicU64::new(0),
@@ -45,32 +45,32 @@ impl Ring {
 
     /// Capacity in samples.
     #[cfg(any(test, loom))]
-    pub(crate) fn capacity(&self) -> usize {
+    pub fn capacity(&self) -> usize {
         self.slots.len()
     }
 
     /// The producer role. Only the slot's owning thread may use it (the caller guarantees this
     /// by owning the thread slot).
     #[inline]
-    pub(crate) fn producer(&self) -> Producer<'_> {
+    pub fn producer(&self) -> Producer<'_> {
         Producer { ring: self }
     }
 
     /// The consumer role (aggregator only, serialised by the aggregator's mutex).
-    pub(crate) fn consumer(&self) -> Consumer<'_> {
+    pub fn consumer(&self) -> Consumer<'_> {
         Consumer { ring: self }
     }
 }
 
 /// Pushes samples; one thread at a time.
-pub(crate) struct Producer<'a> {
+pub struct Producer<'a> {
     ring: &'a Ring,
 }
 
 impl Producer<'_> {
     /// Appends `v`, overwriting the oldest sample when full.
     #[inline]
-    pub(crate) fn push(&self, v: u64) {
+    pub fn push(&self, v: u64) {
         let r = self.ring;
         // Relaxed: we are the only writer of `head`.
         let h = r.head.load(Ordering::Relaxed);
@@ -85,14 +85,14 @@ impl Producer<'_> {
 }
 
 /// Reads what was pushed since the last read.
-pub(crate) struct Consumer<'a> {
+pub struct Consumer<'a> {
     ring: &'a Ring,
 }
 
 impl Consumer<'_> {
     /// Appends to `out` the samples pushed in `[*pos, head)` that are still intact, oldest
     /// first; advances `*pos` to `head` and returns how many samples were lost to overwriting.
-    pub(crate) fn read_since(&self, pos: &mut u64, out: &mut Vec<u64>) -> u64 {
+    pub fn read_since(&self, pos: &mut u64, out: &mut Vec<u64>) -> u64 {
         let r = self.ring;
         let cap = r.slots.len() as u64;
         // Acquire: every slot store before this head is visible.

@@ -13,14 +13,18 @@
 #[cfg(not(loom))]
 pub(crate) use std::sync::{
     atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, Ordering},
-    Arc, Mutex, MutexGuard,
+    Mutex, MutexGuard,
 };
 
 #[cfg(loom)]
 pub(crate) use loom::sync::{
     atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, Ordering},
-    Arc, Mutex, MutexGuard,
+    Mutex, MutexGuard,
 };
+
+/// `std`'s `Arc` in both builds: reference counts are not part of any modelled protocol, and
+/// snapshots and descriptions are compared and shared with code outside the models.
+pub(crate) use std::sync::Arc;
 
 /// Spin hint for bounded retry loops; under loom it yields so models terminate.
 #[inline]
@@ -96,9 +100,8 @@ impl<T> SnapshotCell<T> {
     }
 }
 
-/// Thread-local storage: `std`'s normally, loom's under loom.
+/// Thread-local storage for the plain-handle slot cache. Not compiled under loom: loom models
+/// use explicit `LocalRecorder`s (thread-local destructors touching loom state panic at model
+/// teardown).
 #[cfg(not(loom))]
 pub(crate) use std::thread_local;
-
-#[cfg(loom)]
-pub(crate) use loom::thread_local;

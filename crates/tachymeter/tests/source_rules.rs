@@ -33,7 +33,11 @@ fn sync_shim_is_the_only_door() {
         for f in forbidden {
             for (i, line) in text.lines().enumerate() {
                 let code = line.split("//").next().unwrap();
-                assert!(!code.contains(f), "{name}:{}: names `{f}` outside the sync shim", i + 1);
+                assert!(
+                    !code.contains(f),
+                    "{name}:{}: names `{f}` outside the sync shim",
+                    i + 1
+                );
             }
         }
         if text.contains("thread_local! {") {
@@ -53,7 +57,12 @@ fn unsafe_is_confined_and_justified() {
         for (i, line) in lines.iter().enumerate() {
             let code = line.split("//").next().unwrap();
             if code.contains("unsafe {") || code.contains("unsafe impl") {
-                assert_eq!(name, "shard_array.rs", "{name}:{}: unsafe outside shard_array", i + 1);
+                assert_eq!(
+                    name,
+                    "shard_array.rs",
+                    "{name}:{}: unsafe outside shard_array",
+                    i + 1
+                );
                 let window = &lines[i.saturating_sub(4)..=i];
                 assert!(
                     window.iter().any(|l| l.contains("SAFETY:")) || line.contains("SAFETY"),

@@ -1,0 +1,247 @@
+//! Command-line parsing (hand-rolled: six flags do not justify clap's build time on 2 cores).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Usage text printed by `--help` and after a usage error.
+pub const USAGE: &str = "\
+Usage: tachymeter demo [OPTIONS]
+
+Runs an instrumented multi-threaded workload (inference + serialization), shows a live view,
+serves Prometheus metrics, and prints a summary with the measured instrumentation overhead.
+
+Options:
+  --duration <D>     how long to run the workload: 10s, 500ms, 2m, or plain seconds [default: 10s]
+  --threads <N>      worker threads, 1..=64 [default: 2]
+  --listen <ADDR>    /metrics bind address, or `off` [default: 127.0.0.1:9464]
+  --output <FILE>    write the final snapshot to FILE.json or FILE.csv
+  --no-tui           plain line output (automatic when stdout is not a terminal)
+  --seed <N>         workload random seed [default: 1]
+  -h, --help         print this help
+";
+
+/// What to do.
+#[derive(Debug, PartialEq)]
+pub enum Command {
+    /// Print [`USAGE`].
+    Help,
+    /// Run the demo.
+    Demo(DemoArgs),
+}
+
+/// Output file kind, from the extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// `.json`
+    Json,
+    /// `.csv`
+    Csv,
+}
+
+/// `tachymeter demo` options.
+#[derive(Debug, PartialEq)]
+pub struct DemoArgs {
+    /// Workload duration (the overhead measurement runs after it).
+    pub duration: Duration,
+    /// Worker threads.
+    pub threads: usize,
+    /// Where to serve `/metrics`; `None` = off.
+    pub listen: Option<SocketAddr>,
+    /// Final snapshot destination.
+    pub output: Option<(PathBuf, OutputFormat)>,
+    /// Plain line output instead of the redrawn view.
+    pub no_tui: bool,
+    /// Workload seed.
+    pub seed: u64,
+}
+
+impl Default for DemoArgs {
+    fn default() -> Self {
+        DemoArgs {
+            duration: Duration::from_secs(10),
+            threads: 2,
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            output: None,
+            no_tui: false,
+            seed: 1,
+        }
+    }
+}
+
+/// Parses `args` (without the program name).
+///
+/// # Errors
+/// A one-line description of the first bad argument.
+pub fn parse(args: &[String]) -> Result<Command, String> {
+    let mut it = args.iter();
+    match it.next().map(String::as_str) {
+        None => return Err("missing command (try `tachymeter demo`)".to_owned()),
+        Some("-h" | "--help" | "help") => return Ok(Command::Help),
+        Some("demo") => {}
+        Some(other) => {
+            return Err(format!(
+                "unknown command `{other}` (the only command is `demo`)"
+            ))
+        }
+    }
+    let mut demo = DemoArgs::default();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match flag {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--duration" => demo.duration = parse_duration(&value(flag)?)?,
+            "--threads" => {
+                let v = value(flag)?;
+                demo.threads = match v.parse::<usize>() {
+                    Ok(n @ 1..=64) => n,
+                    _ => return Err(format!("--threads must be an integer in 1..=64, got `{v}`")),
+                };
+            }
+            "--listen" => {
+                let v = value(flag)?;
+                demo.listen = if v == "off" {
+                    None
+                } else {
+                    Some(
+                        v.parse()
+                            .map_err(|_| format!("--listen wants HOST:PORT or `off`, got `{v}`"))?,
+                    )
+                };
+            }
+            "--output" => {
+                let v = value(flag)?;
+                let path = PathBuf::from(&v);
+                let format = match path
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .map(str::to_ascii_lowercase)
+                    .as_deref()
+                {
+                    Some("json") => OutputFormat::Json,
+                    Some("csv") => OutputFormat::Csv,
+                    _ => return Err(format!("--output must end in .json or .csv, got `{v}`")),
+                };
+                demo.output = Some((path, format));
+            }
+            "--no-tui" if inline.is_none() => demo.no_tui = true,
+            "--seed" => {
+                let v = value(flag)?;
+                demo.seed = v
+                    .parse()
+                    .map_err(|_| format!("--seed must be an unsigned integer, got `{v}`"))?;
+            }
+            _ => return Err(format!("unexpected argument `{arg}`")),
+        }
+    }
+    Ok(Command::Demo(demo))
+}
+
+/// `10s`, `500ms`, `2m`, `1.5s`, or plain seconds; must be > 0 and <= 24 h.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("--duration wants e.g. 10s, 500ms, 2m; got `{s}`");
+    let (number, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = s.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (s, 1.0)
+    };
+    let value: f64 = number.trim().parse().map_err(|_| bad())?;
+    let seconds = value * scale;
+    if !(seconds > 0.0 && seconds <= 86_400.0) {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo(args: &[&str]) -> Result<DemoArgs, String> {
+        let args: Vec<String> = std::iter::once("demo")
+            .chain(args.iter().copied())
+            .map(String::from)
+            .collect();
+        match parse(&args)? {
+            Command::Demo(d) => Ok(d),
+            Command::Help => Err("help".to_owned()),
+        }
+    }
+
+    #[test]
+    fn defaults_and_every_flag() {
+        assert_eq!(demo(&[]).unwrap(), DemoArgs::default());
+        let d = demo(&[
+            "--duration",
+            "1500ms",
+            "--threads=3",
+            "--listen",
+            "off",
+            "--output",
+            "x.CSV",
+            "--no-tui",
+            "--seed",
+            "9",
+        ])
+        .unwrap();
+        assert_eq!(d.duration, Duration::from_millis(1500));
+        assert_eq!(d.threads, 3);
+        assert_eq!(d.listen, None);
+        assert_eq!(d.output, Some((PathBuf::from("x.CSV"), OutputFormat::Csv)));
+        assert!(d.no_tui);
+        assert_eq!(d.seed, 9);
+        assert_eq!(
+            demo(&["--listen=127.0.0.1:0"]).unwrap().listen,
+            Some("127.0.0.1:0".parse().unwrap())
+        );
+        assert_eq!(parse(&["--help".to_owned()]).unwrap(), Command::Help);
+        assert_eq!(demo(&["-h"]), Err("help".to_owned()));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
+        assert_eq!(parse_duration("0.5s").unwrap(), Duration::from_millis(500));
+        for bad in ["", "s", "0s", "-1s", "abc", "NaNs", "inf", "1d", "25h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bad_arguments_are_errors() {
+        for bad in [
+            &["--threads", "0"][..],
+            &["--threads", "x"],
+            &["--threads"],
+            &["--listen", "nowhere"],
+            &["--output", "x.txt"],
+            &["--output", "noext"],
+            &["--bogus"],
+            &["--no-tui=yes"],
+            &["extra"],
+            &["--duration", "0"],
+        ] {
+            assert!(demo(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse(&[]).is_err());
+        assert!(parse(&["run".to_owned()]).is_err());
+    }
+}

@@ -1,0 +1,227 @@
+//! The `tachymeter` command. `tachymeter demo` runs a multi-threaded instrumented workload
+//! (see [`workload`]), shows a live view refreshed every second, serves `/metrics`, and ends
+//! with a summary that includes the measured cost of the instrumentation itself.
+//!
+//! Sits on top of the engine (`tachymeter`) and the exporters (`tachymeter-export`); nothing
+//! depends on it.
+#![forbid(unsafe_code)]
+
+mod args;
+mod view;
+mod workload;
+
+use std::io::IsTerminal as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context as _;
+use tachymeter::{Engine, Opts};
+use tachymeter_export::{ExportConfig, MetricsServer, ServerConfig};
+
+use args::{Command, DemoArgs, OutputFormat};
+use workload::{Live, Metrics, Noop, Worker};
+
+fn main() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let demo = match args::parse(&argv) {
+        Ok(Command::Help) => {
+            print!("{}", args::USAGE);
+            return;
+        }
+        Ok(Command::Demo(demo)) => demo,
+        Err(e) => {
+            eprintln!("error: {e}\n\n{}", args::USAGE);
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(demo) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// The overhead measurement's result.
+pub struct Overhead {
+    /// Requests per timed round.
+    pub requests: u64,
+    /// Median ns per request without instrumentation.
+    pub plain_ns: f64,
+    /// Median ns per request with instrumentation.
+    pub instrumented_ns: f64,
+}
+
+impl Overhead {
+    /// Extra ns per request.
+    pub fn ns_per_request(&self) -> f64 {
+        self.instrumented_ns - self.plain_ns
+    }
+    /// Extra time as a percentage of the uninstrumented time.
+    pub fn percent(&self) -> f64 {
+        100.0 * self.ns_per_request() / self.plain_ns
+    }
+}
+
+fn run(demo: DemoArgs) -> anyhow::Result<()> {
+    let started_at = SystemTime::now();
+    let engine = Arc::new(
+        Engine::builder()
+            .interval(Duration::from_secs(1))
+            .window(10)
+            .build()
+            .context("building the engine")?,
+    );
+    let metrics = Arc::new(Metrics::register(&engine).context("registering metrics")?);
+    let overhead_pct = engine.gauge(
+        Opts::new("demo_instrumentation_overhead_percent")
+            .help("Measured instrumentation overhead, percent of request time."),
+    )?;
+    let overhead_ns = engine.gauge(
+        Opts::new("demo_instrumentation_overhead_ns_per_request")
+            .help("Measured instrumentation overhead, ns per request."),
+    )?;
+    engine
+        .gauge(Opts::new("demo_threads").help("Worker threads."))?
+        .set(demo.threads as f64);
+
+    let server = match demo.listen {
+        Some(addr) => {
+            let source = engine.clone();
+            let config = ServerConfig {
+                addr,
+                export: ExportConfig::default().created(started_at),
+                ..ServerConfig::default()
+            };
+            Some(
+                MetricsServer::start(config, move || source.snapshot())
+                    .with_context(|| format!("serving /metrics on {addr}"))?,
+            )
+        }
+        None => None,
+    };
+    let tui = !demo.no_tui && std::io::stdout().is_terminal();
+    let mut view = view::View::new(
+        tui,
+        demo.threads,
+        server.as_ref().map(MetricsServer::local_addr),
+    );
+
+    // Main phase: workers run until the deadline; the main thread redraws every second.
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..demo.threads)
+        .map(|i| {
+            let (engine, metrics, stop) = (engine.clone(), metrics.clone(), stop.clone());
+            let seed = demo.seed.wrapping_add(i as u64 * 7919);
+            std::thread::Builder::new()
+                .name(format!("demo-worker-{i}"))
+                .spawn(move || {
+                    let recorder = engine.local_recorder();
+                    let live = Live::new(&recorder, &metrics);
+                    let mut worker = Worker::new(seed);
+                    while !stop.load(Ordering::Relaxed) {
+                        for _ in 0..64 {
+                            worker.request(&live);
+                        }
+                    }
+                    worker.checksum
+                })
+                .context("spawning a worker")
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let begin = Instant::now();
+    let deadline = begin + demo.duration;
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        std::thread::sleep((deadline - now).min(Duration::from_secs(1)));
+        view.refresh(&engine.snapshot(), begin.elapsed());
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut checksum = 0u64;
+    for w in workers {
+        checksum ^= w.join().map_err(|_| anyhow::anyhow!("a worker panicked"))?;
+    }
+    let main_elapsed = begin.elapsed();
+
+    // Overhead phase: the same loop, same seed, alternating without and with instrumentation.
+    view.note("measuring instrumentation overhead ...");
+    let budget = (demo.duration / 4).clamp(Duration::from_millis(300), Duration::from_secs(3));
+    let overhead = measure_overhead(&engine, &metrics, demo.seed, budget, &mut checksum);
+    overhead_pct.set(overhead.percent());
+    overhead_ns.set(overhead.ns_per_request());
+
+    let snapshot = engine.flush();
+    view.summary(&snapshot, main_elapsed, demo.threads, &overhead);
+    std::hint::black_box(checksum);
+
+    if let Some((path, format)) = &demo.output {
+        let file =
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        let writer = std::io::BufWriter::new(file);
+        match format {
+            OutputFormat::Json => tachymeter_export::write_json(&snapshot, writer),
+            OutputFormat::Csv => tachymeter_export::write_csv(&snapshot, writer),
+        }
+        .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote final snapshot to {}", path.display());
+    }
+    if let Some(server) = server {
+        server.shutdown();
+    }
+    Ok(())
+}
+
+/// Times rounds of the same requests with [`Noop`] and [`Live`], alternating so that machine
+/// noise hits both alike, and returns the median per-request times.
+fn measure_overhead(
+    engine: &Engine,
+    metrics: &Metrics,
+    seed: u64,
+    budget: Duration,
+    checksum: &mut u64,
+) -> Overhead {
+    const ROUNDS: usize = 5;
+    // Calibrate: how many requests fit in one round (budget split over 2 * ROUNDS rounds).
+    let mut probe = Worker::new(seed);
+    let t = Instant::now();
+    let mut calibrate = 0u64;
+    while t.elapsed() < Duration::from_millis(50) {
+        probe.request(&Noop);
+        calibrate += 1;
+    }
+    let per_request = t.elapsed().as_secs_f64() / calibrate as f64;
+    let requests = ((budget.as_secs_f64() / (2 * ROUNDS) as f64 / per_request) as u64).max(1000);
+
+    let recorder = engine.local_recorder();
+    let live = Live::new(&recorder, metrics);
+    let mut plain = Vec::with_capacity(ROUNDS);
+    let mut instrumented = Vec::with_capacity(ROUNDS);
+    for round in 0..ROUNDS {
+        let round_seed = seed ^ ((round as u64 + 1) * 0x1000_0001);
+        let time = |run: &mut dyn FnMut(&mut Worker)| {
+            let mut worker = Worker::new(round_seed);
+            let t = Instant::now();
+            for _ in 0..requests {
+                run(&mut worker);
+            }
+            let ns = t.elapsed().as_nanos() as f64 / requests as f64;
+            (ns, worker.checksum)
+        };
+        let (p, c1) = time(&mut |w| w.request(&Noop));
+        let (i, c2) = time(&mut |w| w.request(&live));
+        plain.push(p);
+        instrumented.push(i);
+        *checksum ^= c1 ^ c2;
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Overhead {
+        requests,
+        plain_ns: median(&mut plain),
+        instrumented_ns: median(&mut instrumented),
+    }
+}

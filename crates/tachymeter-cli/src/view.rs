@@ -1,0 +1,207 @@
+//! The live view (plain ANSI redraw, or one line per refresh) and the final summary.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tachymeter::{MetricValue, Snapshot};
+
+use crate::workload::{ErrorKind, Stage};
+use crate::Overhead;
+
+/// Renders snapshots to stdout.
+pub struct View {
+    tui: bool,
+    threads: usize,
+    addr: Option<SocketAddr>,
+    drawn: bool,
+}
+
+fn counter(snapshot: &Snapshot, name: &str, labels: &[(&str, &str)]) -> (u64, f64) {
+    match snapshot.get(name, labels).map(|m| &m.value) {
+        Some(MetricValue::Counter(c)) => (c.total, c.rate),
+        _ => (0, 0.0),
+    }
+}
+
+fn micros(ns: Option<f64>) -> String {
+    ns.map_or_else(|| "-".to_owned(), |ns| format!("{:.1}", ns / 1000.0))
+}
+
+fn percent(part: f64, whole: f64) -> String {
+    if whole > 0.0 {
+        format!("{:.2}%", 100.0 * part / whole)
+    } else {
+        "-".to_owned()
+    }
+}
+
+/// Lines describing `snapshot`: throughput, per-stage quantiles over the last interval,
+/// error and cache-hit rates.
+fn lines(
+    snapshot: &Snapshot,
+    elapsed: Duration,
+    threads: usize,
+    addr: Option<SocketAddr>,
+) -> Vec<String> {
+    let (requests, rate) = counter(snapshot, "demo_requests_total", &[]);
+    let (hits, hit_rate) = counter(snapshot, "demo_cache_hits_total", &[]);
+    let (misses, miss_rate) = counter(snapshot, "demo_cache_misses_total", &[]);
+    let mut errors = 0;
+    let mut error_rate = 0.0;
+    let mut by_kind = Vec::new();
+    for kind in ErrorKind::ALL {
+        let (n, r) = counter(snapshot, "demo_errors_total", &[("kind", kind.name())]);
+        errors += n;
+        error_rate += r;
+        by_kind.push(format!("{}={n}", kind.name()));
+    }
+    let mut out = vec![
+        format!(
+            "tachymeter demo  {:>5.1}s  threads {threads}  snapshot #{}  {}",
+            elapsed.as_secs_f64(),
+            snapshot.sequence(),
+            addr.map_or_else(
+                || "metrics off".to_owned(),
+                |a| format!("http://{a}/metrics")
+            )
+        ),
+        format!("requests  {requests:>12}  {rate:>12.0} req/s"),
+        format!(
+            "errors    {errors:>12}  {:>12} now   ({})",
+            percent(error_rate, rate),
+            by_kind.join(" ")
+        ),
+        format!(
+            "cache     {:>12}  {:>12} now   (hit rate since start {})",
+            hits,
+            percent(hit_rate, hit_rate + miss_rate),
+            percent(hits as f64, (hits + misses) as f64)
+        ),
+        format!(
+            "{:<12} {:>10} {:>10} {:>10} {:>10}   (µs, last interval)",
+            "stage", "count", "p50", "p95", "p99"
+        ),
+    ];
+    let stages = Stage::ALL
+        .iter()
+        .map(|s| ("demo_stage_latency", s.name(), Some(("stage", s.name()))));
+    for (name, label, filter) in stages.chain([("demo_request_latency", "request", None)]) {
+        let labels: Vec<(&str, &str)> = filter.into_iter().collect();
+        if let Some(MetricValue::Histogram(h)) = snapshot.get(name, &labels).map(|m| &m.value) {
+            let d = &h.interval;
+            out.push(format!(
+                "{label:<12} {:>10} {:>10} {:>10} {:>10}",
+                d.count(),
+                micros(d.p50()),
+                micros(d.p95()),
+                micros(d.p99())
+            ));
+        }
+    }
+    out
+}
+
+impl View {
+    /// A view; `tui` redraws in place with ANSI escapes, otherwise one line per refresh.
+    pub fn new(tui: bool, threads: usize, addr: Option<SocketAddr>) -> View {
+        if let Some(addr) = addr {
+            println!("serving http://{addr}/metrics (also /snapshot.json, /healthz)");
+        }
+        View {
+            tui,
+            threads,
+            addr,
+            drawn: false,
+        }
+    }
+
+    /// Shows `snapshot`.
+    pub fn refresh(&mut self, snapshot: &Snapshot, elapsed: Duration) {
+        let mut stdout = std::io::stdout().lock();
+        if self.tui {
+            let text = lines(snapshot, elapsed, self.threads, self.addr);
+            if self.drawn {
+                // Cursor up over the previous frame, then overwrite each line.
+                let _ = write!(stdout, "\x1b[{}A", text.len());
+            }
+            for line in text {
+                let _ = writeln!(stdout, "\r{line}\x1b[K");
+            }
+            self.drawn = true;
+        } else {
+            let (requests, rate) = counter(snapshot, "demo_requests_total", &[]);
+            let p99 = |stage: Stage| match snapshot
+                .get("demo_stage_latency", &[("stage", stage.name())])
+                .map(|m| &m.value)
+            {
+                Some(MetricValue::Histogram(h)) => micros(h.interval.p99()),
+                _ => "-".to_owned(),
+            };
+            let _ = writeln!(
+                stdout,
+                "t={:.1}s requests={requests} rate={rate:.0}/s p99_us: preprocess={} inference={} serialize={}",
+                elapsed.as_secs_f64(),
+                p99(Stage::Preprocess),
+                p99(Stage::Inference),
+                p99(Stage::Serialize),
+            );
+        }
+        let _ = stdout.flush();
+    }
+
+    /// A status line.
+    pub fn note(&mut self, text: &str) {
+        println!("{text}");
+        self.drawn = false;
+    }
+
+    /// The final summary.
+    pub fn summary(
+        &mut self,
+        snapshot: &Snapshot,
+        elapsed: Duration,
+        threads: usize,
+        overhead: &Overhead,
+    ) {
+        let (requests, _) = counter(snapshot, "demo_requests_total", &[]);
+        println!("\n=== summary ===");
+        println!(
+            "workload: {requests} requests in {:.2}s on {threads} threads = {:.0} req/s (includes the overhead runs' requests)",
+            elapsed.as_secs_f64(),
+            requests as f64 / elapsed.as_secs_f64()
+        );
+        let mut text = lines(snapshot, elapsed, threads, self.addr);
+        text.drain(..1);
+        // The quantile table above is per interval; add whole-run quantiles.
+        println!("{}", text[..3].join("\n"));
+        println!(
+            "{:<12} {:>10} {:>10} {:>10} {:>10}   (µs, whole run)",
+            "stage", "count", "p50", "p95", "p99"
+        );
+        let stages = Stage::ALL
+            .iter()
+            .map(|s| ("demo_stage_latency", s.name(), Some(("stage", s.name()))));
+        for (name, label, filter) in stages.chain([("demo_request_latency", "request", None)]) {
+            let labels: Vec<(&str, &str)> = filter.into_iter().collect();
+            if let Some(MetricValue::Histogram(h)) = snapshot.get(name, &labels).map(|m| &m.value) {
+                let d = &h.cumulative;
+                println!(
+                    "{label:<12} {:>10} {:>10} {:>10} {:>10}",
+                    d.count(),
+                    micros(d.p50()),
+                    micros(d.p95()),
+                    micros(d.p99())
+                );
+            }
+        }
+        println!(
+            "instrumentation overhead: {:+.2}% ({:+.1} ns per request; {:.0} ns plain vs {:.0} ns instrumented, median of 5 alternating rounds of {} requests, 1 thread)",
+            overhead.percent(),
+            overhead.ns_per_request(),
+            overhead.plain_ns,
+            overhead.instrumented_ns,
+            overhead.requests
+        );
+    }
+}

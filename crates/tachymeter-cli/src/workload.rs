@@ -1,0 +1,590 @@
+//! The demo's hot loop: one "request" = preprocessing (cached), inference (small matrix
+//! multiplies, optionally int8-quantized) and serialization (serde_json encode + decode of a
+//! record of varying size). Instrumentation goes through [`Probe`], so the same loop runs with
+//! real recording ([`Live`]) or none at all ([`Noop`]) to measure the overhead.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tachymeter::{
+    Counter, Engine, Histogram, LocalCounter, LocalHistogram, LocalRecorder, Opts, RegisterError,
+};
+
+/// Input features per row.
+const FEATURES: usize = 64;
+/// Hidden width.
+const HIDDEN: usize = 64;
+/// Output classes.
+const CLASSES: usize = 16;
+/// Direct-mapped preprocessing cache slots per worker.
+const CACHE_SLOTS: usize = 256;
+/// A request slower than this counts as a `deadline` error.
+pub const DEADLINE_NS: u64 = 2_000_000;
+
+/// Pipeline stages with their own latency histogram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Normalization (on cache misses) and batch assembly.
+    Preprocess,
+    /// Matrix multiplies.
+    Inference,
+    /// serde_json encode + decode.
+    Serialize,
+}
+
+impl Stage {
+    /// All stages, in pipeline order.
+    pub const ALL: [Stage; 3] = [Stage::Preprocess, Stage::Inference, Stage::Serialize];
+
+    /// Label value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Preprocess => "preprocess",
+            Stage::Inference => "inference",
+            Stage::Serialize => "serialize",
+        }
+    }
+}
+
+/// Error kinds counted in `demo_errors_total{kind}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request had an empty batch (injected, ~0.2%).
+    InvalidInput,
+    /// The encoded record was corrupted in transit and failed to decode (injected, ~0.5%).
+    Decode,
+    /// The request took longer than [`DEADLINE_NS`].
+    Deadline,
+}
+
+impl ErrorKind {
+    /// All kinds.
+    pub const ALL: [ErrorKind; 3] = [
+        ErrorKind::InvalidInput,
+        ErrorKind::Decode,
+        ErrorKind::Deadline,
+    ];
+
+    /// Label value.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::Decode => "decode",
+            ErrorKind::Deadline => "deadline",
+        }
+    }
+}
+
+/// Every metric the demo records, registered once.
+pub struct Metrics {
+    /// Requests started.
+    pub requests: Counter,
+    /// Errors by kind, indexed like [`ErrorKind::ALL`].
+    pub errors: Vec<Counter>,
+    /// Preprocessing cache hits.
+    pub cache_hits: Counter,
+    /// Preprocessing cache misses.
+    pub cache_misses: Counter,
+    /// Requests that took the quantized path.
+    pub quantized: Counter,
+    /// Bytes produced by the encoder.
+    pub bytes: Counter,
+    /// Stage latencies, indexed like [`Stage::ALL`].
+    pub stages: Vec<Histogram>,
+    /// End-to-end request latency.
+    pub request: Histogram,
+    /// Batch sizes.
+    pub batch: Histogram,
+    /// Encoded record sizes.
+    pub record_size: Histogram,
+}
+
+impl Metrics {
+    /// Registers the demo's metrics on `engine`.
+    pub fn register(engine: &Engine) -> Result<Metrics, RegisterError> {
+        let errors = ErrorKind::ALL
+            .iter()
+            .map(|k| {
+                engine.counter(
+                    Opts::new("demo_errors_total")
+                        .help("Failed requests by kind.")
+                        .label("kind", k.name()),
+                )
+            })
+            .collect::<Result<_, _>>()?;
+        let stages = Stage::ALL
+            .iter()
+            .map(|s| {
+                engine.histogram(
+                    Opts::new("demo_stage_latency")
+                        .unit("nanoseconds")
+                        .help("Time spent in one pipeline stage.")
+                        .label("stage", s.name()),
+                )
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Metrics {
+            requests: engine.counter(Opts::new("demo_requests_total").help("Requests started."))?,
+            errors,
+            cache_hits: engine.counter(
+                Opts::new("demo_cache_hits_total").help("Preprocessing cache hits (rows)."),
+            )?,
+            cache_misses: engine.counter(
+                Opts::new("demo_cache_misses_total").help("Preprocessing cache misses (rows)."),
+            )?,
+            quantized: engine.counter(
+                Opts::new("demo_quantized_total").help("Requests run through the int8 path."),
+            )?,
+            bytes: engine.counter(
+                Opts::new("demo_serialized")
+                    .unit("bytes")
+                    .help("Bytes produced by the JSON encoder."),
+            )?,
+            stages,
+            request: engine.histogram(
+                Opts::new("demo_request_latency")
+                    .unit("nanoseconds")
+                    .help("End-to-end request latency."),
+            )?,
+            batch: engine
+                .histogram(Opts::new("demo_batch_size").help("Rows per inference batch."))?,
+            record_size: engine.histogram(
+                Opts::new("demo_record_size")
+                    .unit("bytes")
+                    .help("Encoded record size."),
+            )?,
+        })
+    }
+}
+
+/// Instrumentation hooks of the hot loop.
+pub trait Probe {
+    /// Start of a timed section (`None` when not timing).
+    fn start(&self) -> Option<Instant>;
+    /// A stage finished.
+    fn stage(&self, stage: Stage, started: Option<Instant>);
+    /// A request finished; returns its latency in ns when timed.
+    fn request(&self, started: Option<Instant>) -> Option<u64>;
+    /// A request began with `batch` rows.
+    fn begin(&self, batch: u64);
+    /// Cache outcome of one row.
+    fn cache(&self, hit: bool);
+    /// The quantized path was taken.
+    fn quantized(&self);
+    /// An encoded record of `bytes`.
+    fn encoded(&self, bytes: u64);
+    /// An error.
+    fn error(&self, kind: ErrorKind);
+}
+
+/// No instrumentation at all (the baseline for the overhead measurement).
+pub struct Noop;
+
+impl Probe for Noop {
+    #[inline]
+    fn start(&self) -> Option<Instant> {
+        None
+    }
+    #[inline]
+    fn stage(&self, _: Stage, _: Option<Instant>) {}
+    #[inline]
+    fn request(&self, _: Option<Instant>) -> Option<u64> {
+        None
+    }
+    #[inline]
+    fn begin(&self, _: u64) {}
+    #[inline]
+    fn cache(&self, _: bool) {}
+    #[inline]
+    fn quantized(&self) {}
+    #[inline]
+    fn encoded(&self, _: u64) {}
+    #[inline]
+    fn error(&self, _: ErrorKind) {}
+}
+
+/// Records through the engine's thread-owned fast path.
+pub struct Live<'a> {
+    requests: LocalCounter<'a>,
+    errors: Vec<LocalCounter<'a>>,
+    hits: LocalCounter<'a>,
+    misses: LocalCounter<'a>,
+    quantized: LocalCounter<'a>,
+    bytes: LocalCounter<'a>,
+    stages: Vec<LocalHistogram<'a>>,
+    request: LocalHistogram<'a>,
+    batch: LocalHistogram<'a>,
+    record_size: LocalHistogram<'a>,
+}
+
+impl<'a> Live<'a> {
+    /// Local handles for every metric, on `recorder`'s slot.
+    pub fn new(recorder: &'a LocalRecorder, m: &'a Metrics) -> Live<'a> {
+        Live {
+            requests: recorder.counter(&m.requests),
+            errors: m.errors.iter().map(|c| recorder.counter(c)).collect(),
+            hits: recorder.counter(&m.cache_hits),
+            misses: recorder.counter(&m.cache_misses),
+            quantized: recorder.counter(&m.quantized),
+            bytes: recorder.counter(&m.bytes),
+            stages: m.stages.iter().map(|h| recorder.histogram(h)).collect(),
+            request: recorder.histogram(&m.request),
+            batch: recorder.histogram(&m.batch),
+            record_size: recorder.histogram(&m.record_size),
+        }
+    }
+}
+
+fn elapsed_ns(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Probe for Live<'_> {
+    #[inline]
+    fn start(&self) -> Option<Instant> {
+        Some(Instant::now())
+    }
+    #[inline]
+    fn stage(&self, stage: Stage, started: Option<Instant>) {
+        if let Some(t) = started {
+            self.stages[stage as usize].record(elapsed_ns(t));
+        }
+    }
+    #[inline]
+    fn request(&self, started: Option<Instant>) -> Option<u64> {
+        let ns = elapsed_ns(started?);
+        self.request.record(ns);
+        Some(ns)
+    }
+    #[inline]
+    fn begin(&self, batch: u64) {
+        self.requests.increment();
+        self.batch.record(batch);
+    }
+    #[inline]
+    fn cache(&self, hit: bool) {
+        if hit { &self.hits } else { &self.misses }.increment();
+    }
+    #[inline]
+    fn quantized(&self) {
+        self.quantized.increment();
+    }
+    #[inline]
+    fn encoded(&self, bytes: u64) {
+        self.bytes.add(bytes);
+        self.record_size.record(bytes);
+    }
+    #[inline]
+    fn error(&self, kind: ErrorKind) {
+        self.errors[kind as usize].increment();
+    }
+}
+
+/// xorshift64*: small, fast, deterministic.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from `seed` (any value).
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    /// Next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+/// The record the serialization stage encodes and decodes.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    id: u64,
+    batch: u32,
+    classes: Vec<u32>,
+    scores: Vec<f32>,
+    tags: Vec<String>,
+    note: String,
+}
+
+/// One worker's state: weights, cache, scratch buffers, random stream.
+pub struct Worker {
+    rng: Rng,
+    w1: Vec<f32>,
+    w2: Vec<f32>,
+    w1_q: Vec<i8>,
+    w1_scale: f32,
+    cache_keys: Vec<u64>,
+    cache_rows: Vec<f32>,
+    input: Vec<f32>,
+    hidden: Vec<f32>,
+    output: Vec<f32>,
+    next_id: u64,
+    /// Folded results, so the optimizer cannot drop the work.
+    pub checksum: u64,
+}
+
+impl Worker {
+    /// A worker with weights and a random stream from `seed`.
+    pub fn new(seed: u64) -> Worker {
+        let mut rng = Rng::new(seed);
+        let mut weights = |n: usize, scale: f32| -> Vec<f32> {
+            (0..n).map(|_| (rng.unit() - 0.5) * scale).collect()
+        };
+        let w1 = weights(FEATURES * HIDDEN, 0.25);
+        let w2 = weights(HIDDEN * CLASSES, 0.25);
+        let max = w1
+            .iter()
+            .fold(0f32, |m, w| m.max(w.abs()))
+            .max(f32::MIN_POSITIVE);
+        let w1_scale = max / 127.0;
+        let w1_q = w1.iter().map(|w| (w / w1_scale).round() as i8).collect();
+        Worker {
+            rng: Rng::new(seed ^ 0xA5A5_A5A5),
+            w1,
+            w2,
+            w1_q,
+            w1_scale,
+            cache_keys: vec![u64::MAX; CACHE_SLOTS],
+            cache_rows: vec![0.0; CACHE_SLOTS * FEATURES],
+            input: Vec::new(),
+            hidden: Vec::new(),
+            output: Vec::new(),
+            next_id: 0,
+            checksum: 0,
+        }
+    }
+
+    /// Serves one request.
+    pub fn request<P: Probe>(&mut self, probe: &P) {
+        let started = probe.start();
+        // Batch sizes: mostly small, sometimes up to 32.
+        let batch = match self.rng.below(10) {
+            0..=5 => 1 + self.rng.below(4),
+            6..=8 => 4 + self.rng.below(12),
+            _ => 16 + self.rng.below(17),
+        } as usize;
+        if self.rng.below(500) == 0 {
+            probe.begin(0);
+            probe.error(ErrorKind::InvalidInput);
+            probe.request(started);
+            return;
+        }
+        probe.begin(batch as u64);
+
+        let t = probe.start();
+        self.preprocess(batch, probe);
+        probe.stage(Stage::Preprocess, t);
+
+        let t = probe.start();
+        let quantize = self.rng.below(4) == 0;
+        if quantize {
+            probe.quantized();
+        }
+        let classes = self.infer(batch, quantize);
+        probe.stage(Stage::Inference, t);
+
+        let t = probe.start();
+        let outcome = self.serialize(batch, classes, probe);
+        probe.stage(Stage::Serialize, t);
+        if let Err(kind) = outcome {
+            probe.error(kind);
+        }
+        if probe.request(started).is_some_and(|ns| ns > DEADLINE_NS) {
+            probe.error(ErrorKind::Deadline);
+        }
+    }
+
+    /// Fills `input` with `batch` normalized rows, from the cache when possible.
+    fn preprocess<P: Probe>(&mut self, batch: usize, probe: &P) {
+        self.input.clear();
+        for _ in 0..batch {
+            // Skewed keys: small keys are far more frequent, so the cache hits often.
+            let bits = self.rng.below(14);
+            let key = self.rng.below(1 << bits);
+            let slot = (key as usize) % CACHE_SLOTS;
+            let row = &mut self.cache_rows[slot * FEATURES..(slot + 1) * FEATURES];
+            let hit = self.cache_keys[slot] == key;
+            probe.cache(hit);
+            if !hit {
+                let mut raw = Rng::new(key);
+                for x in row.iter_mut() {
+                    *x = raw.unit() * 10.0 + 3.0;
+                }
+                let mean = row.iter().sum::<f32>() / FEATURES as f32;
+                let var =
+                    row.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / FEATURES as f32;
+                let inv = 1.0 / (var.sqrt() + 1e-6);
+                for x in row.iter_mut() {
+                    *x = (*x - mean) * inv;
+                }
+                self.cache_keys[slot] = key;
+            }
+            self.input.extend_from_slice(row);
+        }
+    }
+
+    /// Two dense layers with ReLU; the first optionally in int8. Returns argmax per row.
+    fn infer(&mut self, batch: usize, quantize: bool) -> Vec<u32> {
+        self.hidden.clear();
+        self.hidden.resize(batch * HIDDEN, 0.0);
+        if quantize {
+            let max = self
+                .input
+                .iter()
+                .fold(0f32, |m, x| m.max(x.abs()))
+                .max(f32::MIN_POSITIVE);
+            let scale = max / 127.0;
+            let q: Vec<i8> = self
+                .input
+                .iter()
+                .map(|x| (x / scale).round() as i8)
+                .collect();
+            for r in 0..batch {
+                for h in 0..HIDDEN {
+                    let mut acc = 0i32;
+                    for f in 0..FEATURES {
+                        acc +=
+                            i32::from(q[r * FEATURES + f]) * i32::from(self.w1_q[f * HIDDEN + h]);
+                    }
+                    self.hidden[r * HIDDEN + h] = (acc as f32 * scale * self.w1_scale).max(0.0);
+                }
+            }
+        } else {
+            for r in 0..batch {
+                for f in 0..FEATURES {
+                    let x = self.input[r * FEATURES + f];
+                    let w = &self.w1[f * HIDDEN..(f + 1) * HIDDEN];
+                    for (acc, w) in self.hidden[r * HIDDEN..(r + 1) * HIDDEN].iter_mut().zip(w) {
+                        *acc += x * w;
+                    }
+                }
+            }
+            for v in &mut self.hidden {
+                *v = v.max(0.0);
+            }
+        }
+        self.output.clear();
+        self.output.resize(batch * CLASSES, 0.0);
+        for r in 0..batch {
+            for h in 0..HIDDEN {
+                let x = self.hidden[r * HIDDEN + h];
+                let w = &self.w2[h * CLASSES..(h + 1) * CLASSES];
+                for (acc, w) in self.output[r * CLASSES..(r + 1) * CLASSES]
+                    .iter_mut()
+                    .zip(w)
+                {
+                    *acc += x * w;
+                }
+            }
+        }
+        (0..batch)
+            .map(|r| {
+                let row = &self.output[r * CLASSES..(r + 1) * CLASSES];
+                (0..CLASSES)
+                    .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+                    .unwrap_or(0) as u32
+            })
+            .collect()
+    }
+
+    /// Encodes the result record, sometimes corrupts it, decodes and checks it.
+    fn serialize<P: Probe>(
+        &mut self,
+        batch: usize,
+        classes: Vec<u32>,
+        probe: &P,
+    ) -> Result<(), ErrorKind> {
+        self.next_id += 1;
+        let tags = (0..self.rng.below(8))
+            .map(|i| format!("tag-{i}-{}", self.rng.below(1000)))
+            .collect();
+        let note_len = [0, 8, 64, 512][self.rng.below(4) as usize];
+        let record = Record {
+            id: self.next_id,
+            batch: batch as u32,
+            classes,
+            scores: self.output.iter().step_by(CLASSES / 4).copied().collect(),
+            tags,
+            note: "x".repeat(note_len),
+        };
+        let mut bytes = serde_json::to_vec(&record).expect("records serialize");
+        probe.encoded(bytes.len() as u64);
+        if self.rng.below(200) == 0 {
+            let at = self.rng.below(bytes.len() as u64) as usize;
+            bytes[at] = b'}';
+        }
+        match serde_json::from_slice::<Record>(&bytes) {
+            // A corrupted byte inside a string can still decode; compare to be sure.
+            Ok(back) if back == record => {
+                self.checksum = self.checksum.wrapping_add(
+                    black_box(back.id) ^ u64::from(back.classes.first().copied().unwrap_or(0)),
+                );
+                Ok(())
+            }
+            _ => Err(ErrorKind::Decode),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantized_and_float_paths_mostly_agree() {
+        let mut w = Worker::new(7);
+        let mut agree = 0;
+        for _ in 0..50 {
+            w.preprocess(8, &Noop);
+            let a = w.infer(8, false);
+            let b = w.infer(8, true);
+            agree += a.iter().zip(&b).filter(|(x, y)| x == y).count();
+        }
+        assert!(agree >= 320, "int8 path agrees on only {agree}/400 rows");
+    }
+
+    #[test]
+    fn live_probe_counts_what_the_loop_does() {
+        let engine = Engine::builder().background(false).build().unwrap();
+        let metrics = Metrics::register(&engine).unwrap();
+        let recorder = engine.local_recorder();
+        let live = Live::new(&recorder, &metrics);
+        let mut w = Worker::new(3);
+        for _ in 0..2000 {
+            w.request(&live);
+        }
+        drop(live);
+        drop(recorder);
+        let s = engine.flush();
+        assert_eq!(s.counter("demo_requests_total").unwrap().total, 2000);
+        let rows = s.counter("demo_cache_hits_total").unwrap().total
+            + s.counter("demo_cache_misses_total").unwrap().total;
+        let batch = &s.histogram("demo_batch_size").unwrap().cumulative;
+        assert_eq!(u128::from(rows), batch.sum(), "one cache lookup per row");
+        assert_eq!(batch.count(), 2000);
+        let invalid = s
+            .get("demo_errors_total", &[("kind", "invalid_input")])
+            .unwrap();
+        let tachymeter::MetricValue::Counter(invalid) = &invalid.value else {
+            panic!()
+        };
+        assert_eq!(
+            batch.zero_count(),
+            invalid.total,
+            "empty batches are the invalid inputs"
+        );
+        let serialized = s.histogram("demo_record_size").unwrap().cumulative.count();
+        assert_eq!(serialized + invalid.total, 2000);
+    }
+}

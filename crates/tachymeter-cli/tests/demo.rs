@@ -1,0 +1,130 @@
+//! Runs the real `tachymeter` binary: a ~2 s demo writing JSON (checked against the summary it
+//! printed and against itself), and bad flags exiting with status 2.
+
+use std::process::Command;
+
+use tachymeter_export::{KindDoc, SnapshotDoc};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tachymeter"))
+}
+
+#[test]
+fn demo_runs_and_writes_a_consistent_json_snapshot() {
+    let dir = std::env::temp_dir().join(format!("tachymeter-demo-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("x.json");
+    let run = bin()
+        .args([
+            "demo",
+            "--duration",
+            "2s",
+            "--threads",
+            "2",
+            "--no-tui",
+            "--listen",
+            "127.0.0.1:0",
+            "--output",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("instrumentation overhead:"), "{stdout}");
+    assert!(stdout.contains("serving http://127.0.0.1:"), "{stdout}");
+    // Plain mode: no ANSI escapes.
+    assert!(!stdout.contains('\x1b'), "{stdout}");
+    let refreshes = stdout.lines().filter(|l| l.starts_with("t=")).count();
+    assert!(
+        (1..=3).contains(&refreshes),
+        "{refreshes} refresh lines:\n{stdout}"
+    );
+
+    let doc: SnapshotDoc = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let find = |name: &str, label: Option<(&str, &str)>| {
+        doc.metrics
+            .iter()
+            .find(|m| {
+                m.name == name
+                    && !matches!(label, Some((k, v)) if m.labels.get(k).map(String::as_str) != Some(v))
+            })
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    let requests = find("demo_requests_total", None)
+        .counter
+        .as_ref()
+        .unwrap()
+        .total;
+    assert!(requests > 1000, "only {requests} requests");
+    // The summary printed the same total.
+    assert!(
+        stdout.contains(&format!("requests {requests:>13}"))
+            || stdout.contains(&format!("workload: {requests} requests")),
+        "{stdout}"
+    );
+    // Every request records its batch size; every non-empty batch goes through each stage.
+    let batch = find("demo_batch_size", None).histogram.as_ref().unwrap();
+    assert_eq!(batch.cumulative.count, requests);
+    let invalid = find("demo_errors_total", Some(("kind", "invalid_input")))
+        .counter
+        .as_ref()
+        .unwrap()
+        .total;
+    assert_eq!(batch.zero_count, invalid);
+    for stage in ["preprocess", "inference", "serialize"] {
+        let h = find("demo_stage_latency", Some(("stage", stage)))
+            .histogram
+            .as_ref()
+            .unwrap();
+        assert_eq!(h.cumulative.count, requests - invalid, "{stage}");
+        let (p50, p99) = (h.cumulative.p50.unwrap(), h.cumulative.p99.unwrap());
+        assert!(0.0 < p50 && p50 <= p99, "{stage}: p50 {p50} p99 {p99}");
+    }
+    let hits = find("demo_cache_hits_total", None)
+        .counter
+        .as_ref()
+        .unwrap()
+        .total;
+    let misses = find("demo_cache_misses_total", None)
+        .counter
+        .as_ref()
+        .unwrap()
+        .total;
+    assert_eq!(
+        u128::from(hits + misses),
+        batch.cumulative.sum,
+        "one cache lookup per row"
+    );
+    assert!(hits > 0 && misses > 0);
+    let overhead = find("demo_instrumentation_overhead_ns_per_request", None);
+    assert_eq!(overhead.kind, KindDoc::Gauge);
+    assert!(overhead.gauge.is_some_and(f64::is_finite));
+}
+
+#[test]
+fn bad_flags_exit_2_with_a_message() {
+    for args in [
+        &["demo", "--threads", "0"][..],
+        &["demo", "--bogus"],
+        &["demo", "--output", "x.txt"],
+        &["frobnicate"],
+        &[],
+    ] {
+        let run = bin().args(args).output().unwrap();
+        assert_eq!(run.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains("Usage:"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let help = bin().arg("--help").output().unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--duration"));
+}

@@ -1,0 +1,272 @@
+//! JSON documents of a snapshot, including each histogram's rolling window and last interval.
+//!
+//! The document types are public and implement `Deserialize`, so a consumer (or a test) can
+//! read the output back with serde. Non-finite floats become `null`.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use tachymeter::histogram::HistogramData;
+use tachymeter::{MetricKind, MetricSnapshot, MetricValue, Snapshot};
+
+/// A whole snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotDoc {
+    /// Publication sequence number (0 = nothing collected yet).
+    pub sequence: u64,
+    /// Wall time of collection, seconds since the Unix epoch.
+    pub time_unix_seconds: f64,
+    /// Length of the last aggregation interval, seconds.
+    pub interval_seconds: f64,
+    /// Every metric, in registration order.
+    pub metrics: Vec<MetricDoc>,
+}
+
+/// One registered metric (one label set). Exactly one of the value fields is present, the one
+/// named by `kind`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricDoc {
+    /// Name as registered.
+    pub name: String,
+    /// `counter`, `gauge`, `histogram` or `events`.
+    pub kind: KindDoc,
+    /// Help text.
+    pub help: String,
+    /// Unit, `""` when none.
+    pub unit: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Counter value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counter: Option<CounterDoc>,
+    /// Gauge value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gauge: Option<f64>,
+    /// Histogram value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<Box<HistogramDoc>>,
+    /// Event log value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<EventsDoc>,
+}
+
+/// Metric kind tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KindDoc {
+    /// Counter.
+    Counter,
+    /// Gauge.
+    Gauge,
+    /// Histogram.
+    Histogram,
+    /// Event log.
+    Events,
+}
+
+/// Counter totals and rates (per second).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CounterDoc {
+    /// Total since start.
+    pub total: u64,
+    /// Increase over the last interval.
+    pub delta: u64,
+    /// Rate over the last interval.
+    pub rate: Option<f64>,
+    /// Rate over the rolling window.
+    pub window_rate: Option<f64>,
+    /// Highest interval rate within the window.
+    pub peak_rate: Option<f64>,
+}
+
+/// Event log totals and recent events.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventsDoc {
+    /// Events recorded since start.
+    pub total: u64,
+    /// Events lost to ring overwrites.
+    pub overwritten: u64,
+    /// Most recent events, oldest first, as `[code, payload]`.
+    pub recent: Vec<(u32, u32)>,
+}
+
+/// A histogram.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistogramDoc {
+    /// Native schema.
+    pub schema: i8,
+    /// Since start.
+    pub cumulative: HistogramStats,
+    /// The rolling window.
+    pub window: HistogramStats,
+    /// The last interval.
+    pub interval: HistogramStats,
+    /// Length of the rolling window, seconds.
+    pub window_seconds: f64,
+    /// Samples per second over the window.
+    pub throughput: Option<f64>,
+    /// Highest per-interval samples per second within the window.
+    pub peak_throughput: Option<f64>,
+    /// Samples rejected (not representable).
+    pub rejected: u64,
+    /// Samples clamped to the configured range.
+    pub saturated: u64,
+    /// Zero bucket count since start.
+    pub zero_count: u64,
+    /// Native buckets since start, `[index, count]`, ascending; bucket `i` covers
+    /// `(base^(i-1), base^i]`, `base = 2^(2^-schema)`.
+    pub buckets: Vec<(i32, u64)>,
+}
+
+/// Summary statistics of one histogram horizon.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistogramStats {
+    /// Number of samples.
+    pub count: u64,
+    /// Sum of samples (exact).
+    pub sum: u128,
+    /// Smallest sample.
+    pub min: Option<u64>,
+    /// Largest sample.
+    pub max: Option<u64>,
+    /// Mean.
+    pub mean: Option<f64>,
+    /// Standard deviation.
+    pub stddev: Option<f64>,
+    /// Median.
+    pub p50: Option<f64>,
+    /// 90th percentile.
+    pub p90: Option<f64>,
+    /// 95th percentile.
+    pub p95: Option<f64>,
+    /// 99th percentile.
+    pub p99: Option<f64>,
+    /// 99.9th percentile.
+    pub p999: Option<f64>,
+}
+
+impl HistogramStats {
+    /// Statistics of `data`.
+    pub fn of(data: &HistogramData) -> Self {
+        HistogramStats {
+            count: data.count(),
+            sum: data.sum(),
+            min: data.min(),
+            max: data.max(),
+            mean: finite(data.mean()),
+            stddev: finite(data.stddev()),
+            p50: finite(data.p50()),
+            p90: finite(data.p90()),
+            p95: finite(data.p95()),
+            p99: finite(data.p99()),
+            p999: finite(data.p999()),
+        }
+    }
+}
+
+fn finite(v: Option<f64>) -> Option<f64> {
+    v.filter(|v| v.is_finite())
+}
+
+impl SnapshotDoc {
+    /// The document for `snapshot`.
+    pub fn from_snapshot(snapshot: &Snapshot) -> Self {
+        SnapshotDoc {
+            sequence: snapshot.sequence(),
+            time_unix_seconds: snapshot
+                .time()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
+            interval_seconds: snapshot.interval().as_secs_f64(),
+            metrics: snapshot
+                .metrics()
+                .iter()
+                .filter_map(MetricDoc::from_metric)
+                .collect(),
+        }
+    }
+}
+
+impl MetricDoc {
+    /// The document for one metric (`None` for a kind this crate does not know yet).
+    pub fn from_metric(metric: &MetricSnapshot) -> Option<Self> {
+        let desc = &metric.desc;
+        let mut doc = MetricDoc {
+            name: desc.name.clone(),
+            kind: KindDoc::Gauge,
+            help: desc.help.clone(),
+            unit: desc.unit.clone(),
+            labels: desc.labels.iter().cloned().collect(),
+            counter: None,
+            gauge: None,
+            histogram: None,
+            events: None,
+        };
+        match &metric.value {
+            MetricValue::Counter(c) => {
+                doc.kind = KindDoc::Counter;
+                doc.counter = Some(CounterDoc {
+                    total: c.total,
+                    delta: c.delta,
+                    rate: finite(Some(c.rate)),
+                    window_rate: finite(Some(c.window_rate)),
+                    peak_rate: finite(Some(c.peak_rate)),
+                });
+            }
+            MetricValue::Gauge(g) => {
+                doc.kind = KindDoc::Gauge;
+                doc.gauge = finite(Some(g.value));
+            }
+            MetricValue::Histogram(h) => {
+                doc.kind = KindDoc::Histogram;
+                doc.histogram = Some(Box::new(HistogramDoc {
+                    schema: h.cumulative.schema(),
+                    cumulative: HistogramStats::of(&h.cumulative),
+                    window: HistogramStats::of(&h.window),
+                    interval: HistogramStats::of(&h.interval),
+                    window_seconds: h.window_duration.as_secs_f64(),
+                    throughput: finite(Some(h.throughput)),
+                    peak_throughput: finite(Some(h.peak_throughput)),
+                    rejected: h.rejected,
+                    saturated: h.saturated,
+                    zero_count: h.cumulative.zero_count(),
+                    buckets: h.cumulative.buckets().collect(),
+                }));
+            }
+            MetricValue::Events(e) => {
+                doc.kind = KindDoc::Events;
+                doc.events = Some(EventsDoc {
+                    total: e.total,
+                    overwritten: e.overwritten,
+                    recent: e.recent.iter().map(|ev| (ev.code, ev.payload)).collect(),
+                });
+            }
+            _ => return None,
+        }
+        Some(doc)
+    }
+
+    /// The engine's kind for this document.
+    pub fn metric_kind(&self) -> MetricKind {
+        match self.kind {
+            KindDoc::Counter => MetricKind::Counter,
+            KindDoc::Gauge => MetricKind::Gauge,
+            KindDoc::Histogram => MetricKind::Histogram,
+            KindDoc::Events => MetricKind::Events,
+        }
+    }
+}
+
+/// `snapshot` as pretty-printed JSON.
+pub fn encode_json(snapshot: &Snapshot) -> Vec<u8> {
+    // Serializing these plain structs into memory cannot fail (no maps with non-string keys).
+    serde_json::to_vec_pretty(&SnapshotDoc::from_snapshot(snapshot)).expect("plain data serializes")
+}
+
+/// Writes `snapshot` as pretty-printed JSON to `writer`.
+pub fn write_json<W: io::Write>(snapshot: &Snapshot, writer: W) -> io::Result<()> {
+    serde_json::to_writer_pretty(writer, &SnapshotDoc::from_snapshot(snapshot))
+        .map_err(io::Error::from)
+}

@@ -1,0 +1,291 @@
+//! Unit tests and proptests of the encoders.
+//!
+//! Invariants checked (oracles in parentheses):
+//! - any metric the registry accepts — arbitrary help text and label values, names over the
+//!   whole valid alphabet — reads back with the same help, labels and values from text 0.0.4,
+//!   OpenMetrics, protobuf, JSON and CSV ([`crate::fuzz::check_formats`]: a strict spec-based
+//!   text reader, prost decoding, serde_json, the csv reader);
+//! - classic `le` counts are exact for schema layouts and integral explicit bounds (the raw
+//!   samples, counted directly);
+//! - native spans/deltas expand back to the buckets they came from (a plain list).
+
+use proptest::prelude::*;
+use tachymeter::{Engine, HistogramConfig, Opts};
+
+use crate::fuzz::{check_formats, parse_text};
+use crate::proto::{expand_spans, spans_and_deltas};
+use crate::{encode_openmetrics, encode_text, ClassicBuckets, ExportConfig};
+
+fn engine() -> Engine {
+    Engine::builder()
+        .background(false)
+        .build()
+        .expect("engine builds")
+}
+
+#[test]
+fn golden_text_and_openmetrics() {
+    let engine = engine();
+    let c = engine
+        .counter(Opts::new("jobs_total").help("Jobs \"done\".\nSecond \\ line."))
+        .unwrap();
+    let g = engine
+        .gauge(
+            Opts::new("temp")
+                .unit("celsius")
+                .label("room", "a\"b\\c\nd"),
+        )
+        .unwrap();
+    let h = engine
+        .histogram_with(
+            Opts::new("size").unit("bytes"),
+            HistogramConfig::default().schema(3),
+        )
+        .unwrap();
+    c.add(7);
+    g.set(-1.5);
+    for v in [0, 3, 4, 5, 100] {
+        h.record(v);
+    }
+    let snapshot = engine.flush();
+    let config = ExportConfig::default()
+        .created(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000));
+    let text = encode_text(&snapshot, &config);
+    let want = r#"# HELP jobs_total Jobs "done".\nSecond \\ line.
+# TYPE jobs_total counter
+jobs_total 7
+# TYPE temp_celsius gauge
+temp_celsius{room="a\"b\\c\nd"} -1.5
+# TYPE size_bytes histogram
+size_bytes_bucket{le="2.0"} 1
+size_bytes_bucket{le="4.0"} 3
+size_bytes_bucket{le="8.0"} 4
+size_bytes_bucket{le="16.0"} 4
+size_bytes_bucket{le="32.0"} 4
+size_bytes_bucket{le="64.0"} 4
+size_bytes_bucket{le="128.0"} 5
+size_bytes_bucket{le="+Inf"} 5
+size_bytes_sum 112
+size_bytes_count 5
+"#;
+    assert_eq!(text, want);
+    let om = encode_openmetrics(&snapshot, &config);
+    let want_om = r#"# HELP jobs Jobs \"done\".\nSecond \\ line.
+# TYPE jobs counter
+jobs_total 7
+jobs_created 1700000000.0
+# TYPE temp_celsius gauge
+# UNIT temp_celsius celsius
+temp_celsius{room="a\"b\\c\nd"} -1.5
+# TYPE size_bytes histogram
+# UNIT size_bytes bytes
+"#;
+    assert!(om.starts_with(want_om), "{om}");
+    assert!(
+        om.ends_with("size_bytes_count 5\nsize_bytes_created 1700000000.0\n# EOF\n"),
+        "{om}"
+    );
+}
+
+#[test]
+fn colliding_families_are_left_out_not_emitted_twice() {
+    let engine = engine();
+    engine.counter("a").unwrap().add(1);
+    engine.gauge("a_total").unwrap().set(2.0);
+    let snapshot = engine.flush();
+    let text = encode_text(&snapshot, &ExportConfig::default());
+    assert_eq!(text, "# TYPE a_total counter\na_total 1\n");
+    // The checker agrees the rest is consistent (and knows it may be incomplete).
+    check_formats(&snapshot, &ExportConfig::default()).unwrap();
+}
+
+#[test]
+fn explicit_bounds_are_exact_on_native_boundaries_and_lower_bounds_elsewhere() {
+    let engine = engine();
+    // Schema 2: boundaries 2^(k/4): ..., 8, 9.51, 11.31, 13.45, 16, ...
+    let h = engine
+        .histogram_with("lat", HistogramConfig::default().schema(2))
+        .unwrap();
+    let samples = [0u64, 0, 1, 5, 8, 9, 10, 11, 999, 1000, 1024, 1025, 50_000];
+    for v in samples {
+        h.record(v);
+    }
+    let snapshot = engine.flush();
+    // (bound, exact?): exact on native boundaries, and at 9 because (8, 9.51] holds no integer
+    // above 9; 10 falls inside (9.51, 11.31], which holds 10 and 11.
+    let bounds = [
+        (-1.0, true),
+        (0.0, true),
+        (1.0, true),
+        (8.0, true),
+        (9.0, true),
+        (10.0, false),
+        (1000.0, false),
+        (1024.0, true),
+        (4e4, false),
+    ];
+    let config = ExportConfig::default().buckets_for(
+        "lat",
+        ClassicBuckets::Explicit(bounds.iter().map(|b| b.0).chain([f64::NAN]).collect()),
+    );
+    let families = parse_text(&encode_text(&snapshot, &config), false).unwrap();
+    let got: Vec<(f64, u64)> = families[0]
+        .samples
+        .iter()
+        .filter(|s| s.name == "lat_bucket" && s.labels[0].1 != "+Inf")
+        .map(|s| (s.labels[0].1.parse().unwrap(), s.value.parse().unwrap()))
+        .collect();
+    assert_eq!(got.len(), bounds.len());
+    let count = |le: f64| samples.iter().filter(|&&v| v as f64 <= le).count() as u64;
+    for ((le, c), (bound, exact)) in got.into_iter().zip(bounds) {
+        assert_eq!(le, bound);
+        if exact {
+            assert_eq!(c, count(le), "le={le}");
+        } else {
+            // Short by at most the samples of the native bucket around `le`.
+            let width = le * (2f64.powf(0.25) - 1.0);
+            assert!(
+                c <= count(le) && c >= count(le - width),
+                "le={le}: {c} vs {}",
+                count(le)
+            );
+        }
+    }
+}
+
+#[test]
+fn native_spans_examples() {
+    let (spans, deltas) = spans_and_deltas([(-3, 2), (-2, 5), (4, 1), (6, 1)].into_iter());
+    let spans: Vec<(i32, u32)> = spans
+        .iter()
+        .map(|s| (s.offset.unwrap(), s.length.unwrap()))
+        .collect();
+    assert_eq!(spans, vec![(-3, 2), (5, 1), (1, 1)]);
+    assert_eq!(deltas, vec![2, 3, -4, 0]);
+}
+
+#[test]
+fn fuzz_body_accepts_edge_inputs() {
+    crate::fuzz::encoders(&[]);
+    crate::fuzz::encoders(&[0, 5, 1, 2, 3, 4, 5, 0, 0, 0]);
+    crate::fuzz::encoders(&[2; 300]);
+    crate::fuzz::encoders(&(0..=255).collect::<Vec<u8>>());
+}
+
+#[derive(Clone, Debug)]
+enum Spec {
+    Counter(u64),
+    Gauge(f64),
+    Histogram(i8, Vec<u64>),
+    Events(u8),
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    prop_oneof![
+        any::<u64>().prop_map(Spec::Counter),
+        any::<f64>().prop_map(Spec::Gauge),
+        (
+            -4i8..=8,
+            prop::collection::vec((any::<u64>(), 0u32..64).prop_map(|(v, s)| v >> s), 0..40)
+        )
+            .prop_map(|(s, v)| Spec::Histogram(s, v)),
+        any::<u8>().prop_map(Spec::Events),
+    ]
+}
+
+fn layout() -> impl Strategy<Value = ClassicBuckets> {
+    prop_oneof![
+        (-4i8..=8).prop_map(ClassicBuckets::Schema),
+        prop::collection::vec(
+            prop_oneof![(0u64..1 << 40).prop_map(|v| v as f64), -10.0f64..1e12],
+            0..8
+        )
+        .prop_map(ClassicBuckets::Explicit),
+    ]
+}
+
+type MetricSpec = (String, String, String, Vec<(String, String)>, Spec);
+
+fn metric() -> impl Strategy<Value = MetricSpec> {
+    (
+        "[a-zA-Z_:][a-zA-Z0-9_:]{0,12}",
+        any::<String>(),
+        prop_oneof![Just(String::new()), "[a-z][a-z_]{0,6}"],
+        prop::collection::vec(("[a-zA-Z_][a-zA-Z0-9_]{0,6}", any::<String>()), 0..4),
+        spec(),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_registered_metric_reads_back_in_every_format(
+        metrics in prop::collection::vec(metric(), 1..8),
+        layout in layout(),
+    ) {
+        let engine = engine();
+        let mut registered = 0;
+        for (i, (tail, help, unit, labels, spec)) in metrics.into_iter().enumerate() {
+            // A unique prefix keeps families apart, so the checker may demand all of them.
+            let mut opts = Opts::new(format!("m{i}{tail}")).help(help).unit(unit);
+            let mut names = std::collections::HashSet::new();
+            for (k, v) in labels {
+                if names.insert(k.clone()) {
+                    opts = opts.label(k, v);
+                }
+            }
+            let ok = match spec {
+                Spec::Counter(n) => engine.counter(opts).map(|c| c.add(n)).is_ok(),
+                Spec::Gauge(v) => engine.gauge(opts).map(|g| g.set(v)).is_ok(),
+                Spec::Histogram(s, values) => engine
+                    .histogram_with(opts, HistogramConfig::default().schema(s))
+                    .map(|h| values.iter().for_each(|&v| h.record(v)))
+                    .is_ok(),
+                Spec::Events(n) => engine.events(opts).map(|e| (0..n).for_each(|c| e.record(u32::from(c)))).is_ok(),
+            };
+            registered += usize::from(ok);
+        }
+        let snapshot = engine.flush();
+        prop_assert_eq!(snapshot.metrics().len(), registered);
+        let config = ExportConfig::default().default_buckets(layout);
+        if let Err(e) = check_formats(&snapshot, &config) {
+            return Err(TestCaseError::fail(e));
+        }
+    }
+
+    #[test]
+    fn schema_layouts_count_raw_samples_exactly(
+        schema in -4i8..=8,
+        classic in -4i8..=8,
+        values in prop::collection::vec((any::<u64>(), 0u32..64).prop_map(|(v, s)| v >> s), 1..200),
+    ) {
+        let engine = engine();
+        let h = engine.histogram_with("h", HistogramConfig::default().schema(schema)).unwrap();
+        for &v in &values {
+            h.record(v);
+        }
+        let snapshot = engine.flush();
+        let config = ExportConfig::default().default_buckets(ClassicBuckets::Schema(classic));
+        let families = parse_text(&encode_text(&snapshot, &config), false).unwrap();
+        for s in families[0].samples.iter().filter(|s| s.name == "h_bucket") {
+            let le = &s.labels[0].1;
+            let le: f64 = if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap() };
+            // Exact integer comparison: floats below 2^128 convert to u128 without loss.
+            let want = values.iter().filter(|&&v| le.is_infinite() || u128::from(v) <= le.floor() as u128).count();
+            prop_assert_eq!(s.value.parse::<usize>().unwrap(), want, "le={}", le);
+        }
+    }
+
+    #[test]
+    fn spans_expand_to_the_buckets(indexes in prop::collection::btree_map(-2000i32..2000, 1u64..1 << 40, 0..60)) {
+        let buckets: Vec<(i32, u64)> = indexes.into_iter().collect();
+        let (spans, deltas) = spans_and_deltas(buckets.iter().copied());
+        prop_assert_eq!(expand_spans(&spans, &deltas), buckets);
+    }
+
+    #[test]
+    fn fuzz_body_never_panics(data in prop::collection::vec(any::<u8>(), 0..400)) {
+        crate::fuzz::encoders(&data);
+    }
+}

@@ -1,0 +1,197 @@
+//! Prometheus text exposition format 0.0.4 and OpenMetrics 1.0 text.
+//!
+//! Both formats share the sample syntax `name{label="value",...} number`; they differ in
+//! metadata (`# UNIT` and `# EOF` are OpenMetrics only), in counter naming (`foo_total` is the
+//! family in 0.0.4, `foo` with a `foo_total` sample in OpenMetrics, which also adds
+//! `foo_created`), and in escaping of `HELP` text (OpenMetrics escapes `"` too). Label values
+//! escape `\`, `"` and line feed in both.
+
+use std::fmt::Write as _;
+
+use tachymeter::{MetricSnapshot, MetricValue, Snapshot};
+
+use crate::family::{classic_buckets, fmt_float, ExportConfig, Exposition, Family, Kind};
+
+/// `Content-Type` of [`encode_text`] output.
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// `Content-Type` of [`encode_openmetrics`] output.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Encodes `snapshot` in the Prometheus text exposition format 0.0.4.
+pub fn encode_text(snapshot: &Snapshot, config: &ExportConfig) -> String {
+    encode(snapshot, config, Dialect::Prometheus)
+}
+
+/// Encodes `snapshot` in the OpenMetrics 1.0 text format (ends with `# EOF`).
+pub fn encode_openmetrics(snapshot: &Snapshot, config: &ExportConfig) -> String {
+    encode(snapshot, config, Dialect::OpenMetrics)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Prometheus,
+    OpenMetrics,
+}
+
+fn encode(snapshot: &Snapshot, config: &ExportConfig, dialect: Dialect) -> String {
+    let exposition = Exposition::build(snapshot);
+    let mut out = String::with_capacity(256 * exposition.families.len() + 16);
+    let created = fmt_float(config.created_seconds());
+    for family in &exposition.families {
+        write_family(&mut out, family, config, dialect, &created);
+    }
+    if dialect == Dialect::OpenMetrics {
+        out.push_str("# EOF\n");
+    }
+    out
+}
+
+fn write_family(
+    out: &mut String,
+    family: &Family<'_>,
+    config: &ExportConfig,
+    dialect: Dialect,
+    created: &str,
+) {
+    let name = match dialect {
+        Dialect::Prometheus => family.legacy_name(),
+        Dialect::OpenMetrics => family.name.clone(),
+    };
+    let type_name = match family.kind {
+        Kind::Counter => "counter",
+        Kind::Gauge => "gauge",
+        Kind::Histogram => "histogram",
+    };
+    if !family.help.is_empty() {
+        out.push_str("# HELP ");
+        out.push_str(&name);
+        out.push(' ');
+        escape_help(out, family.help, dialect);
+        out.push('\n');
+    }
+    let _ = writeln!(out, "# TYPE {name} {type_name}");
+    if dialect == Dialect::OpenMetrics && !family.unit.is_empty() {
+        let _ = writeln!(out, "# UNIT {name} {}", family.unit);
+    }
+    let om = dialect == Dialect::OpenMetrics;
+    for metric in &family.series {
+        match &metric.value {
+            MetricValue::Counter(c) => {
+                write_counter(out, &family.name, metric, c.total, om, created)
+            }
+            MetricValue::Events(e) => {
+                write_counter(out, &family.name, metric, e.total, om, created)
+            }
+            MetricValue::Gauge(g) => {
+                write_sample(out, &name, metric, None, &fmt_float(g.value));
+            }
+            MetricValue::Histogram(h) => {
+                let data = &h.cumulative;
+                let bucket = format!("{name}_bucket");
+                for (le, count) in classic_buckets(data, config.buckets(family.registered)) {
+                    write_sample(
+                        out,
+                        &bucket,
+                        metric,
+                        Some(&fmt_float(le)),
+                        &count.to_string(),
+                    );
+                }
+                let count = data.count().to_string();
+                write_sample(out, &bucket, metric, Some("+Inf"), &count);
+                write_sample(
+                    out,
+                    &format!("{name}_sum"),
+                    metric,
+                    None,
+                    &data.sum().to_string(),
+                );
+                write_sample(out, &format!("{name}_count"), metric, None, &count);
+                if om {
+                    write_sample(out, &format!("{name}_created"), metric, None, created);
+                }
+            }
+            // Exposition::build drops kinds it does not know.
+            _ => {}
+        }
+    }
+}
+
+fn write_counter(
+    out: &mut String,
+    family: &str,
+    metric: &MetricSnapshot,
+    total: u64,
+    om: bool,
+    created: &str,
+) {
+    write_sample(
+        out,
+        &format!("{family}_total"),
+        metric,
+        None,
+        &total.to_string(),
+    );
+    if om {
+        write_sample(out, &format!("{family}_created"), metric, None, created);
+    }
+}
+
+fn write_sample(
+    out: &mut String,
+    name: &str,
+    metric: &MetricSnapshot,
+    le: Option<&str>,
+    value: &str,
+) {
+    out.push_str(name);
+    let labels = &metric.desc.labels;
+    if !labels.is_empty() || le.is_some() {
+        out.push('{');
+        let mut first = true;
+        let extra = le.map(|le| ("le", le));
+        for (k, v) in labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(extra)
+        {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push_str(k);
+            out.push_str("=\"");
+            escape_label_value(out, v);
+            out.push('"');
+        }
+        out.push('}');
+    }
+    out.push(' ');
+    out.push_str(value);
+    out.push('\n');
+}
+
+/// `\` → `\\`, `"` → `\"`, line feed → `\n` (both formats).
+fn escape_label_value(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// 0.0.4: `\` and line feed; OpenMetrics: also `"`.
+fn escape_help(out: &mut String, help: &str, dialect: Dialect) {
+    for c in help.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' if dialect == Dialect::OpenMetrics => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+}
