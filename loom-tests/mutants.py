@@ -43,8 +43,8 @@ MUTANTS = {
     ),
     "publish-outside-lock": (
         "crates/tachymeter/src/engine.rs",
-        "        let _previous = self.cell.swap(snap.clone());",
-        "        drop(agg);\n        let _previous = self.cell.swap(snap.clone());",
+        "        let previous = self.cell.swap(snap.clone());\n        agg.set_spare(previous);",
+        "        drop(agg);\n        let previous = self.cell.swap(snap.clone());\n        lock(&self.agg).set_spare(previous);",
         "publication_is_ordered_and_complete",
     ),
     "relaxed-bucket": (

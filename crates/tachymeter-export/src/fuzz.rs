@@ -844,3 +844,19 @@ fn check_csv(snapshot: &Snapshot) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod corpus_replay {
+    /// Replays the checked-in `fuzz/corpus/encoders/*` through [`super::encoders`] on stable.
+    #[test]
+    fn replay_encoders_corpus() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/encoders");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).expect("fuzz/corpus/encoders exists") {
+            super::encoders(&std::fs::read(entry.unwrap().path()).unwrap());
+            n += 1;
+        }
+        assert!(n > 0, "empty corpus");
+    }
+}

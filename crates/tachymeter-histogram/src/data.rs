@@ -11,7 +11,7 @@ use crate::layout::{bucket_bounds, relative_error_bound, Layout};
 /// `count` and `sum` are exact. `min`/`max` are exact for data built from recorded values
 /// ([`Self::from_dense`] with exact extremes); for interval and window data they are the bucket
 /// bounds of the lowest and highest non-empty bucket, clamped to known exact extremes.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, PartialEq, Default)]
 pub struct HistogramData {
     schema: i8,
     zero_count: u64,
@@ -20,6 +20,29 @@ pub struct HistogramData {
     sum: u128,
     min: Option<u64>,
     max: Option<u64>,
+    /// `cum[i]` = zero count + counts of buckets `0..=i`: quantiles binary-search it, so a
+    /// reader's `p99()` is O(log buckets) (the prefix sums are built once, off the hot path).
+    cum: Vec<u64>,
+}
+
+impl Clone for HistogramData {
+    fn clone(&self) -> Self {
+        let mut out = HistogramData::default();
+        out.clone_from(self);
+        out
+    }
+
+    /// Reuses `self`'s buffers: the aggregator's steady state allocates nothing.
+    fn clone_from(&mut self, src: &Self) {
+        self.schema = src.schema;
+        self.zero_count = src.zero_count;
+        self.buckets.clone_from(&src.buckets);
+        self.count = src.count;
+        self.sum = src.sum;
+        self.min = src.min;
+        self.max = src.max;
+        self.cum.clone_from(&src.cum);
+    }
 }
 
 /// An error from [`HistogramData::from_parts`].
@@ -69,24 +92,61 @@ impl HistogramData {
         min: Option<u64>,
         max: Option<u64>,
     ) -> HistogramData {
-        let mut buckets = Vec::new();
-        let mut count = dense.first().copied().unwrap_or(0);
+        let mut h = HistogramData::default();
+        h.assign_dense(layout, dense, sum, min, max);
+        h
+    }
+
+    /// [`from_dense`](Self::from_dense) into `self`, reusing its buffers.
+    pub fn assign_dense(
+        &mut self,
+        layout: &Layout,
+        dense: &[u64],
+        sum: u128,
+        min: Option<u64>,
+        max: Option<u64>,
+    ) {
+        self.schema = layout.schema();
+        self.zero_count = dense.first().copied().unwrap_or(0);
+        self.buckets.clear();
+        let mut count = self.zero_count;
         for (slot, &c) in dense.iter().enumerate().skip(1) {
             if c != 0 {
-                buckets.push((layout.slot_index(slot), c));
+                self.buckets.push((layout.slot_index(slot), c));
                 count += c;
             }
         }
-        let (min, max) = if count == 0 { (None, None) } else { (min, max) };
-        HistogramData {
-            schema: layout.schema(),
-            zero_count: dense.first().copied().unwrap_or(0),
-            buckets,
-            count,
-            sum,
-            min,
-            max,
-        }
+        self.count = count;
+        self.sum = sum;
+        (self.min, self.max) = if count == 0 { (None, None) } else { (min, max) };
+        self.refresh_cum();
+    }
+
+    /// Empties `self` at `schema`, keeping its buffers.
+    pub fn clear(&mut self, schema: i8) {
+        self.schema = schema;
+        self.zero_count = 0;
+        self.buckets.clear();
+        self.count = 0;
+        self.sum = 0;
+        self.min = None;
+        self.max = None;
+        self.cum.clear();
+    }
+
+    fn with_cum(mut self) -> Self {
+        self.refresh_cum();
+        self
+    }
+
+    /// Rebuilds the prefix sums after the buckets changed (reusing the buffer).
+    fn refresh_cum(&mut self) {
+        let mut acc = self.zero_count;
+        self.cum.clear();
+        self.cum.extend(self.buckets.iter().map(|&(_, c)| {
+            acc += c;
+            acc
+        }));
     }
 
     /// Builds from sparse parts, checking their consistency (used by decoders and fuzzers).
@@ -121,7 +181,9 @@ impl HistogramData {
             sum,
             min,
             max,
-        })
+            cum: Vec::new(),
+        }
+        .with_cum())
     }
 
     /// The schema of the buckets.
@@ -234,14 +296,12 @@ impl HistogramData {
         if rank <= self.zero_count {
             return Some(0.0);
         }
-        let mut seen = self.zero_count;
-        for &(i, c) in &self.buckets {
-            seen += c;
-            if seen >= rank {
-                return Some(self.estimate(i));
-            }
+        // The first bucket whose cumulative count reaches the rank.
+        let at = self.cum.partition_point(|&c| c < rank);
+        match self.buckets.get(at) {
+            Some(&(i, _)) => Some(self.estimate(i)),
+            None => self.max.map(|m| m as f64),
         }
-        self.max.map(|m| m as f64)
     }
 
     /// Median.
@@ -286,25 +346,25 @@ impl HistogramData {
                 _ => out.buckets.push((j, c)),
             }
         }
-        out
+        out.with_cum()
     }
 
     /// Merges `other` into `self`; the result has the coarser of the two schemas, so merging
     /// equals recording the union of both inputs at that schema.
     pub fn merge(&mut self, other: &HistogramData) {
-        if other.count == 0 && other.zero_count == 0 {
-            return;
-        }
-        if self.count == 0 && self.buckets.is_empty() && self.zero_count == 0 {
-            *self = other.clone();
-            return;
-        }
+        let mut scratch = Vec::new();
+        self.merge_using(other, &mut scratch);
+    }
+
+    /// [`merge`](Self::merge) using `scratch` as the spare bucket buffer: when both inputs have
+    /// the same schema and the buffers are large enough, it allocates nothing.
+    pub fn merge_using(&mut self, other: &HistogramData, scratch: &mut Vec<(i32, u64)>) {
+        // No shortcut for empty inputs: the result takes the coarser schema even then, so that
+        // merging always equals recording the union at that schema.
         let schema = self.schema.min(other.schema);
-        let a = if self.schema != schema {
-            self.downscale(schema)
-        } else {
-            std::mem::take(self)
-        };
+        if self.schema != schema {
+            *self = self.downscale(schema);
+        }
         let b_owned;
         let b = if other.schema != schema {
             b_owned = other.downscale(schema);
@@ -312,53 +372,60 @@ impl HistogramData {
         } else {
             other
         };
-        let mut buckets = Vec::with_capacity(a.buckets.len().max(b.buckets.len()));
-        let (mut x, mut y) = (a.buckets.iter().peekable(), b.buckets.iter().peekable());
+        scratch.clear();
+        let (mut x, mut y) = (self.buckets.iter().peekable(), b.buckets.iter().peekable());
         loop {
             match (x.peek(), y.peek()) {
                 (Some(&&(i, c)), Some(&&(j, d))) => {
                     if i == j {
-                        buckets.push((i, c + d));
+                        scratch.push((i, c + d));
                         x.next();
                         y.next();
                     } else if i < j {
-                        buckets.push((i, c));
+                        scratch.push((i, c));
                         x.next();
                     } else {
-                        buckets.push((j, d));
+                        scratch.push((j, d));
                         y.next();
                     }
                 }
                 (Some(&&p), None) => {
-                    buckets.push(p);
+                    scratch.push(p);
                     x.next();
                 }
                 (None, Some(&&p)) => {
-                    buckets.push(p);
+                    scratch.push(p);
                     y.next();
                 }
                 (None, None) => break,
             }
         }
-        *self = HistogramData {
-            schema,
-            zero_count: a.zero_count + b.zero_count,
-            buckets,
-            count: a.count + b.count,
-            sum: a.sum + b.sum,
-            min: opt_merge(a.min, b.min, u64::min),
-            max: opt_merge(a.max, b.max, u64::max),
-        };
+        std::mem::swap(&mut self.buckets, scratch);
+        self.zero_count += b.zero_count;
+        self.count += b.count;
+        self.sum += b.sum;
+        self.min = opt_merge(self.min, b.min, u64::min);
+        self.max = opt_merge(self.max, b.max, u64::max);
+        self.refresh_cum();
     }
 
     /// `self − earlier` for two cumulative histograms of the same recording (same schema, each
     /// bucket of `earlier` ≤ the same bucket of `self`). `min`/`max` of the result are the
     /// bounds of its extreme buckets, clamped to `self`'s exact extremes.
     pub fn delta_since(&self, earlier: &HistogramData) -> HistogramData {
-        debug_assert_eq!(self.schema, earlier.schema);
-        let mut buckets = Vec::new();
+        let mut out = HistogramData::default();
+        out.assign_delta(self, earlier);
+        out
+    }
+
+    /// `later − earlier` (see [`delta_since`](Self::delta_since)) into `self`, reusing its
+    /// buffers.
+    pub fn assign_delta(&mut self, later: &HistogramData, earlier: &HistogramData) {
+        debug_assert_eq!(later.schema, earlier.schema);
+        self.schema = later.schema;
+        self.buckets.clear();
         let mut old = earlier.buckets.iter().peekable();
-        for &(i, c) in &self.buckets {
+        for &(i, c) in &later.buckets {
             while old.peek().is_some_and(|&&(j, _)| j < i) {
                 old.next();
             }
@@ -367,22 +434,14 @@ impl HistogramData {
                 _ => 0,
             };
             if c > prev {
-                buckets.push((i, c - prev));
+                self.buckets.push((i, c - prev));
             }
         }
-        let zero_count = self.zero_count.saturating_sub(earlier.zero_count);
-        let count = zero_count + buckets.iter().map(|b| b.1).sum::<u64>();
-        let mut out = HistogramData {
-            schema: self.schema,
-            zero_count,
-            buckets,
-            count,
-            sum: self.sum.saturating_sub(earlier.sum),
-            min: None,
-            max: None,
-        };
-        out.set_bucket_extremes(self.min, self.max);
-        out
+        self.zero_count = later.zero_count.saturating_sub(earlier.zero_count);
+        self.count = self.zero_count + self.buckets.iter().map(|b| b.1).sum::<u64>();
+        self.sum = later.sum.saturating_sub(earlier.sum);
+        self.refresh_cum();
+        self.set_bucket_extremes(later.min, later.max);
     }
 
     /// Sets `min`/`max` from the extreme non-empty buckets, clamped to `[lo, hi]` (exact
@@ -528,6 +587,17 @@ mod tests {
             "{sd} vs {}",
             var.sqrt()
         );
+    }
+
+    #[test]
+    fn merging_empty_histograms_takes_the_coarser_schema() {
+        let mut a = HistogramData::empty(4);
+        a.merge(&HistogramData::empty(2));
+        assert_eq!(a.schema(), 2);
+        let l = Layout::new(6, 1, u64::MAX).unwrap();
+        let mut b = record(&l, &[5, 9]);
+        b.merge(&HistogramData::empty(0));
+        assert_eq!(b, record(&Layout::new(0, 1, u64::MAX).unwrap(), &[5, 9]));
     }
 
     #[test]

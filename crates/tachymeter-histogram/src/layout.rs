@@ -203,7 +203,7 @@ impl Layout {
 
     /// Native bucket index of `v ≥ 1` (unclamped). `v = 0` belongs to the zero bucket and must
     /// not be passed here (it returns the index of 1).
-    #[inline]
+    #[inline(always)]
     pub fn index(&self, v: u64) -> i32 {
         let v = v.max(1);
         let lz = v.leading_zeros();
@@ -225,7 +225,7 @@ impl Layout {
     }
 
     /// Dense slot of `v` (0 = zero bucket) and whether it saturated (was outside the range).
-    #[inline]
+    #[inline(always)]
     pub fn slot(&self, v: u64) -> (usize, bool) {
         if v == 0 {
             return (0, false);

@@ -14,7 +14,7 @@ use crate::local::Link;
 use crate::registry::{Entry, Registry};
 use crate::shard::GaugeRead;
 use crate::snapshot::*;
-use crate::sync::Ordering;
+use crate::sync::{Arc, Ordering};
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
 use tachymeter_histogram::HistogramData;
@@ -31,6 +31,7 @@ enum State {
         value: f64,
         /// `adds` of each slot at the previous collection.
         prev_adds: Vec<f64>,
+        reads: Vec<(usize, GaugeRead)>,
     },
     Histogram(Box<HistState>),
     Events {
@@ -52,6 +53,7 @@ struct HistState {
     recent: VecDeque<u64>,
     dense: Vec<u64>,
     scratch: Vec<u64>,
+    merge_scratch: Vec<(i32, u64)>,
 }
 
 /// The aggregator's private state.
@@ -63,6 +65,9 @@ pub(crate) struct Aggregator {
     window: usize,
     durations: VecDeque<Duration>,
     ring_overwritten: u64,
+    /// The previously published snapshot: rebuilt in place by the next collection when no
+    /// reader holds it any more, so steady-state publication allocates nothing.
+    spare: Option<Arc<Snapshot>>,
 }
 
 impl Aggregator {
@@ -75,16 +80,40 @@ impl Aggregator {
             window: window.max(1),
             durations: VecDeque::new(),
             ring_overwritten: 0,
+            spare: None,
         }
     }
 
-    /// Merges every shard into a new snapshot with the next sequence number.
-    pub(crate) fn collect(
+    /// Keeps the snapshot just replaced in the publication cell for recycling.
+    pub(crate) fn set_spare(&mut self, previous: Arc<Snapshot>) {
+        self.spare = Some(previous);
+    }
+
+    /// Collects into the spare snapshot if no reader holds it, else into a new one.
+    pub(crate) fn collect_arc(
         &mut self,
         registry: &Registry,
         link: &Link,
         registration_errors: u64,
-    ) -> Snapshot {
+    ) -> Arc<Snapshot> {
+        let mut snap = match self.spare.take() {
+            // No reader holds it (strong count 1, no weak references): reuse it.
+            Some(spare) if Arc::strong_count(&spare) == 1 && Arc::weak_count(&spare) == 0 => spare,
+            _ => Arc::new(Snapshot::empty()),
+        };
+        let out = Arc::get_mut(&mut snap).expect("a fresh or unshared snapshot");
+        self.collect_into(out, registry, link, registration_errors);
+        snap
+    }
+
+    /// Merges every shard into `out` (overwriting it) with the next sequence number.
+    pub(crate) fn collect_into(
+        &mut self,
+        out: &mut Snapshot,
+        registry: &Registry,
+        link: &Link,
+        registration_errors: u64,
+    ) {
         let started = link.clock.raw();
         registry.extend_entries(&mut self.entries);
         let slots = link.slots.shard_len();
@@ -95,10 +124,7 @@ impl Aggregator {
         let now = link.clock.raw();
         let interval = Duration::from_nanos(link.clock.delta_nanos(self.last_tick, now));
         self.last_tick = now;
-        self.durations.push_back(interval);
-        if self.durations.len() > self.window {
-            self.durations.pop_front();
-        }
+        push_window(&mut self.durations, interval, self.window);
         let window_duration: Duration = self.durations.iter().sum();
         let mut stats = Stats {
             overflow_claims: link.slots.overflow_claims(),
@@ -108,32 +134,34 @@ impl Aggregator {
             registration_errors,
             ..Stats::default()
         };
-        let mut metrics = Vec::with_capacity(self.entries.len());
         let ctx = Ctx {
             interval,
             window: self.window,
             window_duration,
             durations: &self.durations,
         };
-        for (entry, state) in self.entries.iter().zip(self.states.iter_mut()) {
-            let value = collect_one(entry, state, &ctx, &mut stats);
-            metrics.push(MetricSnapshot {
-                desc: entry.desc().clone(),
-                value,
-            });
+        // A recycled snapshot has the metrics of an earlier collection, in the same order
+        // (registration order is append-only); new metrics are appended.
+        out.metrics.truncate(self.entries.len());
+        for (i, (entry, state)) in self.entries.iter().zip(self.states.iter_mut()).enumerate() {
+            if i == out.metrics.len() {
+                out.metrics.push(MetricSnapshot {
+                    desc: entry.desc().clone(),
+                    value: MetricValue::Counter(CounterSnapshot::default()),
+                });
+            }
+            debug_assert!(Arc::ptr_eq(&out.metrics[i].desc, entry.desc()));
+            collect_one(entry, state, &ctx, &mut stats, &mut out.metrics[i].value);
         }
         self.ring_overwritten += stats.ring_overwritten;
         stats.ring_overwritten = self.ring_overwritten;
         stats.collect_time =
             Duration::from_nanos(link.clock.delta_nanos(started, link.clock.raw()));
         self.sequence += 1;
-        Snapshot {
-            sequence: self.sequence,
-            time: SystemTime::now(),
-            interval,
-            stats,
-            metrics,
-        }
+        out.sequence = self.sequence;
+        out.time = SystemTime::now();
+        out.interval = interval;
+        out.stats = stats;
     }
 }
 
@@ -166,6 +194,15 @@ fn push_window<T>(q: &mut VecDeque<T>, v: T, cap: usize) {
     }
 }
 
+/// The merged recent-sample window of a metric whose per-thread rings hold `configured`.
+fn recent_cap(configured: usize) -> usize {
+    if configured == 0 {
+        0
+    } else {
+        configured.next_power_of_two()
+    }
+}
+
 fn new_state(entry: &Entry, slots: usize) -> State {
     match entry {
         Entry::Counter(_) => State::Counter {
@@ -176,6 +213,7 @@ fn new_state(entry: &Entry, slots: usize) -> State {
             applied_stamp: 0,
             value: 0.0,
             prev_adds: vec![0.0; slots],
+            reads: Vec::new(),
         },
         Entry::Histogram(h) => State::Histogram(Box::new(HistState {
             prev_sums: vec![0; slots],
@@ -183,21 +221,31 @@ fn new_state(entry: &Entry, slots: usize) -> State {
             cumulative: HistogramData::empty(h.layout.schema()),
             window: VecDeque::new(),
             positions: vec![0; slots],
-            recent: VecDeque::new(),
+            // Fixed capacities allocated once here, so collections never grow them.
+            recent: VecDeque::with_capacity(recent_cap(h.recent)),
             dense: vec![0; h.layout.dense_len()],
             scratch: Vec::new(),
+            merge_scratch: Vec::new(),
         })),
-        Entry::Events(_) => State::Events {
+        Entry::Events(e) => State::Events {
             prev_total: 0,
             positions: vec![0; slots],
-            recent: VecDeque::new(),
+            recent: VecDeque::with_capacity(recent_cap(e.capacity)),
             overwritten: 0,
             scratch: Vec::new(),
         },
     }
 }
 
-fn collect_one(entry: &Entry, state: &mut State, ctx: &Ctx<'_>, stats: &mut Stats) -> MetricValue {
+/// Writes the metric's statistics into `value`, reusing its buffers when it already holds
+/// this kind.
+fn collect_one(
+    entry: &Entry,
+    state: &mut State,
+    ctx: &Ctx<'_>,
+    stats: &mut Stats,
+    value: &mut MetricValue,
+) {
     match (entry, state) {
         (Entry::Counter(core), State::Counter { prev, deltas }) => {
             let total = core
@@ -210,24 +258,25 @@ fn collect_one(entry: &Entry, state: &mut State, ctx: &Ctx<'_>, stats: &mut Stat
             let delta = total.wrapping_sub(*prev);
             *prev = total;
             push_window(deltas, delta, ctx.window);
-            MetricValue::Counter(CounterSnapshot {
+            *value = MetricValue::Counter(CounterSnapshot {
                 total,
                 delta,
                 rate: per_sec(delta, ctx.interval),
                 window_rate: per_sec(deltas.iter().sum(), ctx.window_duration),
                 peak_rate: peak(deltas.iter().rev().copied(), ctx.durations),
-            })
+            });
         }
         (
             Entry::Gauge(core),
             State::Gauge {
                 applied_stamp,
-                value,
+                value: current,
                 prev_adds,
+                reads,
             },
         ) => {
             let mut newest: Option<(usize, f64, u64, f64)> = None;
-            let mut reads: Vec<(usize, GaugeRead)> = Vec::new();
+            reads.clear();
             for (slot, shard) in core.shards.iter() {
                 // Relaxed: a statistic.
                 stats.rejected += shard.rejected.load(Ordering::Relaxed);
@@ -245,9 +294,9 @@ fn collect_one(entry: &Entry, state: &mut State, ctx: &Ctx<'_>, stats: &mut Stat
                     *applied_stamp = stamp;
                     set
                 }
-                None => *value,
+                None => *current,
             };
-            for (slot, r) in reads {
+            for &(slot, r) in reads.iter() {
                 let since = match newest {
                     // The setter's own adds count only after its set.
                     Some((s, _, _, mark)) if s == slot => mark,
@@ -256,8 +305,8 @@ fn collect_one(entry: &Entry, state: &mut State, ctx: &Ctx<'_>, stats: &mut Stat
                 v += r.adds - since;
                 prev_adds[slot] = r.adds;
             }
-            *value = v;
-            MetricValue::Gauge(GaugeSnapshot { value: v })
+            *current = v;
+            *value = MetricValue::Gauge(GaugeSnapshot { value: v });
         }
         (Entry::Histogram(core), State::Histogram(st)) => {
             let st = &mut **st;
@@ -285,14 +334,23 @@ fn collect_one(entry: &Entry, state: &mut State, ctx: &Ctx<'_>, stats: &mut Stat
                         .consumer()
                         .read_since(&mut st.positions[slot], &mut st.scratch);
                     for &v in &st.scratch {
-                        push_window(&mut st.recent, v, core.recent.next_power_of_two());
+                        push_window(&mut st.recent, v, recent_cap(core.recent));
                     }
                 }
             }
             stats.rejected += rejected;
             stats.saturated += saturated;
+            if !matches!(value, MetricValue::Histogram(_)) {
+                *value = MetricValue::Histogram(HistogramSnapshot {
+                    recent: Vec::with_capacity(recent_cap(core.recent)),
+                    ..HistogramSnapshot::default()
+                });
+            }
+            let MetricValue::Histogram(out) = value else {
+                unreachable!("just set")
+            };
             let has = |x: u64, empty: u64| (x != empty).then_some(x);
-            let cumulative = HistogramData::from_dense(
+            out.cumulative.assign_dense(
                 &core.layout,
                 &st.dense,
                 st.sum,
@@ -300,25 +358,29 @@ fn collect_one(entry: &Entry, state: &mut State, ctx: &Ctx<'_>, stats: &mut Stat
                 // max is 0 both for "none" and for a recorded 0: min tells them apart.
                 has(min, u64::MAX).map(|_| max),
             );
-            let interval = cumulative.delta_since(&st.cumulative);
-            st.cumulative = cumulative;
-            push_window(&mut st.window, interval.clone(), ctx.window);
-            let mut window = HistogramData::empty(core.layout.schema());
+            out.interval.assign_delta(&out.cumulative, &st.cumulative);
+            st.cumulative.clone_from(&out.cumulative);
+            // Reuse the oldest interval's buffers for the newest.
+            let mut slot = if st.window.len() >= ctx.window {
+                st.window.pop_front().unwrap_or_default()
+            } else {
+                HistogramData::default()
+            };
+            slot.clone_from(&out.interval);
+            st.window.push_back(slot);
+            out.window.clear(core.layout.schema());
             for h in &st.window {
-                window.merge(h);
+                out.window.merge_using(h, &mut st.merge_scratch);
             }
-            window.set_bucket_extremes(st.cumulative.min(), st.cumulative.max());
-            MetricValue::Histogram(HistogramSnapshot {
-                cumulative: st.cumulative.clone(),
-                interval,
-                throughput: per_sec(window.count(), ctx.window_duration),
-                peak_throughput: peak(st.window.iter().rev().map(|h| h.count()), ctx.durations),
-                window,
-                window_duration: ctx.window_duration,
-                recent: st.recent.iter().copied().collect(),
-                rejected,
-                saturated,
-            })
+            out.window
+                .set_bucket_extremes(st.cumulative.min(), st.cumulative.max());
+            out.throughput = per_sec(out.window.count(), ctx.window_duration);
+            out.peak_throughput = peak(st.window.iter().rev().map(|h| h.count()), ctx.durations);
+            out.window_duration = ctx.window_duration;
+            out.recent.clear();
+            out.recent.extend(st.recent.iter().copied());
+            out.rejected = rejected;
+            out.saturated = saturated;
         }
         (
             Entry::Events(core),
@@ -345,18 +407,26 @@ fn collect_one(entry: &Entry, state: &mut State, ctx: &Ctx<'_>, stats: &mut Stat
                             code: (p >> 32) as u32,
                             payload: p as u32,
                         };
-                        push_window(recent, ev, core.capacity.next_power_of_two());
+                        push_window(recent, ev, recent_cap(core.capacity));
                     }
                 }
             }
             let delta = total.wrapping_sub(*prev_total);
             *prev_total = total;
-            MetricValue::Events(EventsSnapshot {
-                total,
-                delta,
-                recent: recent.iter().copied().collect(),
-                overwritten: *overwritten,
-            })
+            if !matches!(value, MetricValue::Events(_)) {
+                *value = MetricValue::Events(EventsSnapshot {
+                    recent: Vec::with_capacity(recent_cap(core.capacity)),
+                    ..EventsSnapshot::default()
+                });
+            }
+            let MetricValue::Events(out) = value else {
+                unreachable!("just set")
+            };
+            out.total = total;
+            out.delta = delta;
+            out.recent.clear();
+            out.recent.extend(recent.iter().copied());
+            out.overwritten = *overwritten;
         }
         _ => unreachable!("aggregator state is created from the entry's own kind"),
     }

@@ -119,7 +119,8 @@ pub struct EngineBuilder {
     label_set_limit: usize,
     window: usize,
     events_capacity: usize,
-    clock: Clock,
+    /// `None`: the real clock, created (and calibrated) only in `build`.
+    clock: Option<Clock>,
     background: bool,
 }
 
@@ -131,7 +132,7 @@ impl Default for EngineBuilder {
             label_set_limit: 1000,
             window: 60,
             events_capacity: 128,
-            clock: Clock::new(),
+            clock: None,
             background: true,
         }
     }
@@ -171,7 +172,7 @@ impl EngineBuilder {
 
     /// The clock for timers, rates and gauge ordering (inject [`Clock::mock`] in tests).
     pub fn clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
+        self.clock = Some(clock);
         self
     }
 
@@ -204,7 +205,7 @@ impl EngineBuilder {
         let link = Arc::new(Link {
             id: next_engine_id(),
             slots: SlotTable::new(self.max_threads),
-            clock: self.clock.clone(),
+            clock: self.clock.clone().unwrap_or_default(),
         });
         let shared = Arc::new(Shared {
             agg: Mutex::new(Aggregator::new(self.window, link.clock.raw())),
@@ -237,9 +238,10 @@ impl Shared {
         let mut agg = lock(&self.agg);
         // Relaxed: a statistic.
         let errors = self.registration_errors.load(Ordering::Relaxed);
-        let snap = Arc::new(agg.collect(&self.registry, &self.link, errors));
+        let snap = agg.collect_arc(&self.registry, &self.link, errors);
         // Published while the aggregator lock is held, so sequences are published in order.
-        let _previous = self.cell.swap(snap.clone());
+        let previous = self.cell.swap(snap.clone());
+        agg.set_spare(previous);
         snap
     }
 }

@@ -45,6 +45,8 @@
 mod aggregator;
 mod clock;
 mod engine;
+#[cfg(any(fuzzing, test))]
+pub mod fuzz;
 #[cfg(not(loom))]
 mod global;
 pub mod implementation;

@@ -44,7 +44,7 @@ impl Ring {
     }
 
     /// Capacity in samples.
-    #[cfg(any(test, loom))]
+    #[cfg(any(test, loom, fuzzing))]
     pub fn capacity(&self) -> usize {
         self.slots.len()
     }

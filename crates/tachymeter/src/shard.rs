@@ -192,6 +192,8 @@ pub(crate) struct HistShard {
     pub(crate) ring_dropped: AtomicU64,
     /// Recent raw samples, if configured (exclusive slots only).
     pub(crate) ring: Option<Ring>,
+    /// Whether the histogram keeps recent samples (the shared slot counts them as dropped).
+    wants_ring: bool,
 }
 
 impl HistShard {
@@ -205,38 +207,53 @@ impl HistShard {
             rejected: AtomicU64::new(0),
             ring_dropped: AtomicU64::new(0),
             ring: (ring_capacity > 0 && !shared).then(|| Ring::new(ring_capacity)),
+            wants_ring: ring_capacity > 0,
         })
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn record(&self, layout: &Layout, v: u64, shared: bool) {
+        if shared {
+            return self.record_shared(layout, v);
+        }
         let (slot, saturated) = layout.slot(v);
         if saturated {
-            bump(&self.saturated, 1, shared);
+            bump(&self.saturated, 1, false);
         }
-        bump(&self.sum, v, shared);
-        if shared {
-            // Relaxed: statistics; published to the aggregator by the bucket's AcqRel below.
-            self.min.fetch_min(v, Ordering::Relaxed);
-            self.max.fetch_max(v, Ordering::Relaxed);
-            // Release (in AcqRel): orders sum/min/max before the bucket (module docs).
-            self.buckets[slot].fetch_add(1, Ordering::AcqRel);
-        } else {
-            // Relaxed: single writer; ordered before the bucket's Release store.
-            if v < self.min.load(Ordering::Relaxed) {
-                self.min.store(v, Ordering::Relaxed);
-            }
-            if v > self.max.load(Ordering::Relaxed) {
-                self.max.store(v, Ordering::Relaxed);
-            }
-            let b = &self.buckets[slot];
-            // Release: see the module docs (a plain `mov` on x86_64).
-            b.store(b.load(Ordering::Relaxed) + 1, Ordering::Release);
+        bump(&self.sum, v, false);
+        // Relaxed: single writer; ordered before the bucket's Release store.
+        if v < self.min.load(Ordering::Relaxed) {
+            self.min.store(v, Ordering::Relaxed);
         }
-        match &self.ring {
-            Some(ring) => ring.producer().push(v),
-            None if shared => bump(&self.ring_dropped, 1, true),
-            None => {}
+        if v > self.max.load(Ordering::Relaxed) {
+            self.max.store(v, Ordering::Relaxed);
+        }
+        let b = &self.buckets[slot];
+        // Release: see the module docs (a plain `mov` on x86_64).
+        b.store(b.load(Ordering::Relaxed) + 1, Ordering::Release);
+        if let Some(ring) = &self.ring {
+            ring.producer().push(v);
+        }
+    }
+
+    /// The overflow slot's path: atomic read-modify-writes, kept out of line so that the
+    /// exclusive path above stays small enough to inline into every caller.
+    #[cold]
+    #[inline(never)]
+    fn record_shared(&self, layout: &Layout, v: u64) {
+        let (slot, saturated) = layout.slot(v);
+        if saturated {
+            bump(&self.saturated, 1, true);
+        }
+        bump(&self.sum, v, true);
+        // Relaxed: statistics; published to the aggregator by the bucket's AcqRel below.
+        self.min.fetch_min(v, Ordering::Relaxed);
+        self.max.fetch_max(v, Ordering::Relaxed);
+        // Release (in AcqRel): orders sum/min/max before the bucket (module docs).
+        self.buckets[slot].fetch_add(1, Ordering::AcqRel);
+        // The ring is single-producer: the shared slot has none.
+        if self.wants_ring {
+            bump(&self.ring_dropped, 1, true);
         }
     }
 }

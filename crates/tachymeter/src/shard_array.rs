@@ -111,3 +111,32 @@ impl<T> Drop for ShardArray<T> {
 unsafe impl<T: Send + Sync> Sync for ShardArray<T> {}
 // SAFETY: see above.
 unsafe impl<T: Send + Sync> Send for ShardArray<T> {}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::sync::AtomicU64;
+
+    /// Racing first records allocate once per slot; every thread sees the winner's shard; drop
+    /// frees each shard once (run under miri by `.ci/miri.sh` to check the unsafe code).
+    #[test]
+    fn racing_init_publishes_one_shard_per_slot() {
+        let a: ShardArray<AtomicU64> = ShardArray::new(2);
+        let ptrs: Vec<usize> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..3)
+                .map(|_| {
+                    s.spawn(|| {
+                        let r = a.get_or_init(1, || AtomicU64::new(7));
+                        r.fetch_add(1, Ordering::Relaxed);
+                        r as *const AtomicU64 as usize
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(ptrs.windows(2).all(|w| w[0] == w[1]));
+        assert!(a.get(0).is_none());
+        assert_eq!(a.get(1).unwrap().load(Ordering::Relaxed), 10);
+        assert_eq!(a.iter().count(), 1);
+    }
+}

@@ -362,6 +362,7 @@ fn local_recorder_and_overflow_slot() {
         .build()
         .unwrap();
     let c = e.counter("c_total").unwrap();
+    let plain = e.histogram("plain").unwrap();
     let h = e
         .histogram_with("h", HistogramConfig::default().recent(8))
         .unwrap();
@@ -379,6 +380,8 @@ fn local_recorder_and_overflow_slot() {
                 for i in 0..10_000 {
                     c2.increment();
                     h2.record(i);
+                    // No ring configured: nothing to count as dropped.
+                    plain.record(i);
                 }
             });
         }
@@ -390,7 +393,10 @@ fn local_recorder_and_overflow_slot() {
     let s = e.flush();
     assert_eq!(s.counter("c_total").unwrap().total, 30_000);
     assert_eq!(s.histogram("h").unwrap().cumulative.count(), 30_000);
-    assert_eq!(s.stats().overflow_claims, 2);
+    // Two LocalRecorder claims plus the same two threads' plain-handle (thread-local) claims
+    // for `plain`, all with the table full.
+    assert_eq!(s.stats().overflow_claims, 4);
+    assert_eq!(s.histogram("plain").unwrap().cumulative.count(), 20_000);
     assert_eq!(s.stats().ring_dropped, 20_000);
 }
 
