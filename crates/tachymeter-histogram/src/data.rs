@@ -97,6 +97,18 @@ impl HistogramData {
         h
     }
 
+    /// Records `values` exactly as a recording shard does (dense slots from `layout`, exact sum
+    /// and extremes): for tests, oracles and offline data.
+    pub fn from_values(layout: &Layout, values: &[u64]) -> HistogramData {
+        let mut dense = vec![0u64; layout.dense_len()];
+        for &v in values {
+            dense[layout.slot(v).0] += 1;
+        }
+        let sum = values.iter().map(|&v| v as u128).sum();
+        let (min, max) = (values.iter().min().copied(), values.iter().max().copied());
+        HistogramData::from_dense(layout, &dense, sum, min, max)
+    }
+
     /// [`from_dense`](Self::from_dense) into `self`, reusing its buffers.
     pub fn assign_dense(
         &mut self,
@@ -483,20 +495,8 @@ mod tests {
     use crate::layout::Layout;
     use proptest::prelude::*;
 
-    /// Records `values` the way a shard does: dense slots from the layout.
     fn record(layout: &Layout, values: &[u64]) -> HistogramData {
-        let mut dense = vec![0u64; layout.dense_len()];
-        for &v in values {
-            dense[layout.slot(v).0] += 1;
-        }
-        let sum = values.iter().map(|&v| v as u128).sum();
-        HistogramData::from_dense(
-            layout,
-            &dense,
-            sum,
-            values.iter().min().copied(),
-            values.iter().max().copied(),
-        )
+        HistogramData::from_values(layout, values)
     }
 
     /// Exact nearest-rank oracle on a sorted copy.

@@ -48,7 +48,11 @@ struct HistState {
     prev_sums: Vec<u64>,
     sum: u128,
     cumulative: HistogramData,
+    /// The last `window` intervals, oldest first, and their running sum (add the newest,
+    /// subtract the one that leaves: O(buckets) per collection, not O(window × buckets)).
     window: VecDeque<HistogramData>,
+    window_sum: HistogramData,
+    sub_scratch: HistogramData,
     positions: Vec<u64>,
     recent: VecDeque<u64>,
     dense: Vec<u64>,
@@ -220,6 +224,8 @@ fn new_state(entry: &Entry, slots: usize) -> State {
             sum: 0,
             cumulative: HistogramData::empty(h.layout.schema()),
             window: VecDeque::new(),
+            window_sum: HistogramData::empty(h.layout.schema()),
+            sub_scratch: HistogramData::empty(h.layout.schema()),
             positions: vec![0; slots],
             // Fixed capacities allocated once here, so collections never grow them.
             recent: VecDeque::with_capacity(recent_cap(h.recent)),
@@ -360,18 +366,21 @@ fn collect_one(
             );
             out.interval.assign_delta(&out.cumulative, &st.cumulative);
             st.cumulative.clone_from(&out.cumulative);
-            // Reuse the oldest interval's buffers for the newest.
-            let mut slot = if st.window.len() >= ctx.window {
-                st.window.pop_front().unwrap_or_default()
-            } else {
-                HistogramData::default()
+            // Reuse the oldest interval's buffers for the newest, after taking it out of the sum.
+            let mut slot = match st.window.len() >= ctx.window {
+                true => {
+                    let oldest = st.window.pop_front().unwrap_or_default();
+                    st.sub_scratch.assign_delta(&st.window_sum, &oldest);
+                    std::mem::swap(&mut st.window_sum, &mut st.sub_scratch);
+                    oldest
+                }
+                false => HistogramData::default(),
             };
+            st.window_sum
+                .merge_using(&out.interval, &mut st.merge_scratch);
             slot.clone_from(&out.interval);
             st.window.push_back(slot);
-            out.window.clear(core.layout.schema());
-            for h in &st.window {
-                out.window.merge_using(h, &mut st.merge_scratch);
-            }
+            out.window.clone_from(&st.window_sum);
             out.window
                 .set_bucket_extremes(st.cumulative.min(), st.cumulative.max());
             out.throughput = per_sec(out.window.count(), ctx.window_duration);

@@ -42,18 +42,7 @@ impl Bytes<'_> {
 }
 
 fn record(layout: &Layout, values: &[u64]) -> HistogramData {
-    let mut dense = vec![0u64; layout.dense_len()];
-    for &v in values {
-        dense[layout.slot(v).0] += 1;
-    }
-    let sum = values.iter().map(|&v| v as u128).sum();
-    HistogramData::from_dense(
-        layout,
-        &dense,
-        sum,
-        values.iter().min().copied(),
-        values.iter().max().copied(),
-    )
+    HistogramData::from_values(layout, values)
 }
 
 /// Histogram index / quantile / merge invariants for arbitrary values, schemas and ranges.

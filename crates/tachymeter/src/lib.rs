@@ -68,7 +68,7 @@ pub use global::{__private, global};
 pub use local::LocalRecorder;
 pub use metric::{
     Counter, EventLog, Gauge, Histogram, LocalCounter, LocalEventLog, LocalGauge, LocalHistogram,
-    Timer,
+    LocalTimer, Timer,
 };
 pub use registry::{
     is_valid_label_name, is_valid_metric_name, MetricDesc, MetricKind, Opts, RegisterError,

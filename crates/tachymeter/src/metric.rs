@@ -367,7 +367,7 @@ pub struct LocalHistogram<'a> {
     _not_send: PhantomData<*const ()>,
 }
 
-impl LocalHistogram<'_> {
+impl<'a> LocalHistogram<'a> {
     /// Records `v` (see [`Histogram::record`]).
     #[inline]
     pub fn record(&self, v: u64) {
@@ -389,10 +389,40 @@ impl LocalHistogram<'_> {
     /// Runs `f` and records its duration in nanoseconds.
     #[inline]
     pub fn time<R>(&self, f: impl FnOnce() -> R) -> R {
-        let start = self.clock.raw();
-        let out = f();
-        self.record(self.clock.delta_nanos(start, self.clock.raw()));
-        out
+        let _t = self.start_timer();
+        f()
+    }
+
+    /// Starts a timer that records the elapsed nanoseconds (engine clock) when dropped.
+    #[inline]
+    pub fn start_timer(&self) -> LocalTimer<'a> {
+        LocalTimer {
+            shard: self.shard,
+            layout: self.layout,
+            clock: self.clock,
+            shared: self.shared,
+            start: self.clock.raw(),
+            _not_send: PhantomData,
+        }
+    }
+}
+
+/// A timer guard of a [`LocalHistogram`]: records the elapsed nanoseconds when dropped.
+#[must_use = "the timer records when dropped; bind it with `let _t = ...`"]
+pub struct LocalTimer<'a> {
+    shard: &'a HistShard,
+    layout: &'a Layout,
+    clock: &'a crate::Clock,
+    shared: bool,
+    start: u64,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for LocalTimer<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        let ns = self.clock.delta_nanos(self.start, self.clock.raw());
+        self.shard.record(self.layout, ns, self.shared);
     }
 }
 

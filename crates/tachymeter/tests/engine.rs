@@ -502,3 +502,61 @@ fn macros_cache_per_call_site_and_count_failures() {
     let m = s.get("macro_test_hist", &[("k", "v")]).unwrap();
     assert!(matches!(&m.value, MetricValue::Histogram(h) if h.cumulative.count() == 5));
 }
+
+#[test]
+fn window_equals_merge_of_the_last_intervals() {
+    let (clock, mock) = Clock::mock();
+    let e = Engine::builder()
+        .background(false)
+        .clock(clock)
+        .window(3)
+        .build()
+        .unwrap();
+    let h = e.histogram("w").unwrap();
+    let mut intervals: Vec<tachymeter::HistogramData> = Vec::new();
+    let mut x = 12345u64;
+    for round in 0..20u64 {
+        for _ in 0..(round * 37 % 50) {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            h.record(x >> (40 + round % 20));
+        }
+        mock.advance(Duration::from_millis(100));
+        let s = e.flush();
+        let hs = s.histogram("w").unwrap();
+        intervals.push(hs.interval.clone());
+        // Oracle: merge the last three intervals from scratch.
+        let mut expect = tachymeter::HistogramData::empty(hs.interval.schema());
+        for i in intervals.iter().rev().take(3) {
+            expect.merge(i);
+        }
+        assert_eq!(hs.window.count(), expect.count(), "round {round}");
+        assert_eq!(hs.window.sum(), expect.sum(), "round {round}");
+        assert_eq!(
+            hs.window.buckets().collect::<Vec<_>>(),
+            expect.buckets().collect::<Vec<_>>(),
+            "round {round}"
+        );
+    }
+}
+
+#[test]
+fn local_timer_guard_records_on_drop() {
+    let (clock, mock) = Clock::mock();
+    let e = Engine::builder()
+        .background(false)
+        .clock(clock)
+        .build()
+        .unwrap();
+    let h = e.histogram("lt").unwrap();
+    let r = e.local_recorder();
+    let lh = r.histogram(&h);
+    {
+        let _t = lh.start_timer();
+        mock.advance(Duration::from_micros(4));
+    }
+    let s = e.flush();
+    let d = &s.histogram("lt").unwrap().cumulative;
+    assert_eq!((d.count(), d.sum()), (1, 4_000));
+}
