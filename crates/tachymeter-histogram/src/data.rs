@@ -21,9 +21,15 @@ pub struct HistogramData {
     min: Option<u64>,
     max: Option<u64>,
     /// `cum[i]` = zero count + counts of buckets `0..=i`: quantiles binary-search it, so a
-    /// reader's `p99()` is O(log buckets) (the prefix sums are built once, off the hot path).
+    /// reader's `quantile(q)` is O(log buckets) (the prefix sums are built once, off the hot path).
     cum: Vec<u64>,
+    /// p50, p90, p95, p99, p999, computed when the data is built, so a reader's `p99()` is a
+    /// field read.
+    common: [Option<f64>; 5],
 }
+
+/// The quantiles cached in [`HistogramData::common`].
+const COMMON: [f64; 5] = [0.5, 0.9, 0.95, 0.99, 0.999];
 
 impl Clone for HistogramData {
     fn clone(&self) -> Self {
@@ -42,6 +48,7 @@ impl Clone for HistogramData {
         self.min = src.min;
         self.max = src.max;
         self.cum.clone_from(&src.cum);
+        self.common = src.common;
     }
 }
 
@@ -151,7 +158,8 @@ impl HistogramData {
         self
     }
 
-    /// Rebuilds the prefix sums after the buckets changed (reusing the buffer).
+    /// Rebuilds the prefix sums and cached quantiles after the buckets changed (reusing the
+    /// buffer).
     fn refresh_cum(&mut self) {
         let mut acc = self.zero_count;
         self.cum.clear();
@@ -159,6 +167,13 @@ impl HistogramData {
             acc += c;
             acc
         }));
+        self.refresh_common();
+    }
+
+    /// Recomputes the cached p50…p999 (after buckets or extremes changed).
+    fn refresh_common(&mut self) {
+        let common = COMMON.map(|q| self.quantile(q));
+        self.common = common;
     }
 
     /// Builds from sparse parts, checking their consistency (used by decoders and fuzzers).
@@ -194,6 +209,7 @@ impl HistogramData {
             min,
             max,
             cum: Vec::new(),
+            common: [None; 5],
         }
         .with_cum())
     }
@@ -316,25 +332,25 @@ impl HistogramData {
         }
     }
 
-    /// Median.
+    /// Median (cached when the data was built).
     pub fn p50(&self) -> Option<f64> {
-        self.quantile(0.5)
+        self.common[0]
     }
-    /// 90th percentile.
+    /// 90th percentile (cached).
     pub fn p90(&self) -> Option<f64> {
-        self.quantile(0.9)
+        self.common[1]
     }
-    /// 95th percentile.
+    /// 95th percentile (cached).
     pub fn p95(&self) -> Option<f64> {
-        self.quantile(0.95)
+        self.common[2]
     }
-    /// 99th percentile.
+    /// 99th percentile (cached).
     pub fn p99(&self) -> Option<f64> {
-        self.quantile(0.99)
+        self.common[3]
     }
-    /// 99.9th percentile.
+    /// 99.9th percentile (cached).
     pub fn p999(&self) -> Option<f64> {
-        self.quantile(0.999)
+        self.common[4]
     }
 
     /// This histogram at a coarser `schema` (≤ the current one): bucket `i` goes to
@@ -462,6 +478,7 @@ impl HistogramData {
         if self.count == 0 {
             self.min = None;
             self.max = None;
+            self.refresh_common();
             return;
         }
         let lo = lo.unwrap_or(0);
@@ -478,6 +495,7 @@ impl HistogramData {
         };
         self.min = Some(bmin.clamp(lo, hi));
         self.max = Some(bmax.clamp(lo, hi));
+        self.refresh_common();
     }
 }
 
@@ -540,6 +558,8 @@ mod tests {
                 prop_assert!(est >= *sorted.first().unwrap() as f64 && est <= *sorted.last().unwrap() as f64);
             }
             prop_assert_eq!(h.count(), vals.len() as u64);
+            prop_assert_eq!(h.p99(), h.quantile(0.99));
+            prop_assert_eq!(h.p50(), h.quantile(0.5));
             prop_assert_eq!(h.zero_count() + h.buckets().map(|b| b.1).sum::<u64>(), h.count());
             prop_assert_eq!(h.sum(), vals.iter().map(|&v| v as u128).sum::<u128>());
         }
@@ -551,6 +571,7 @@ mod tests {
             m.merge(&record(&lb, &b));
             let union: Vec<u64> = a.iter().chain(b.iter()).copied().collect();
             let lu = Layout::new(sa.min(sb), 1, u64::MAX).unwrap();
+            prop_assert_eq!(m.p999(), m.quantile(0.999));
             prop_assert_eq!(m, record(&lu, &union));
         }
 
@@ -561,6 +582,8 @@ mod tests {
             let all: Vec<u64> = a.iter().chain(b.iter()).copied().collect();
             let both = record(&l, &all);
             let d = both.delta_since(&first);
+            prop_assert_eq!(d.p90(), d.quantile(0.9));
+            prop_assert_eq!(d.p95(), d.quantile(0.95));
             let only_b = record(&l, &b);
             prop_assert_eq!(d.count(), only_b.count());
             prop_assert_eq!(d.buckets().collect::<Vec<_>>(), only_b.buckets().collect::<Vec<_>>());

@@ -66,27 +66,48 @@ impl std::fmt::Display for LayoutError {
 impl std::error::Error for LayoutError {}
 
 /// The upper bound `base^index` of native bucket `index` at `schema`, as Prometheus defines it.
+#[inline]
 pub fn upper_bound(schema: i8, index: i32) -> f64 {
     // 2^(index / 2^schema), computed as 2^(whole) * 2^(frac) so that bucket boundaries at exact
-    // powers of two are exact.
+    // powers of two are exact; 2^(frac) comes from a table built once per process (readers call
+    // this for every quantile: `powf` here cost ~60 ns per p99).
     if schema >= 0 {
         let per_octave = 1i64 << schema;
         let i = index as i64;
-        let whole = i.div_euclid(per_octave);
-        let frac = i.rem_euclid(per_octave);
-        frac_pow(schema, frac as u32) * 2f64.powi(whole as i32)
+        frac_pow(schema, i.rem_euclid(per_octave) as u32) * pow2i(i.div_euclid(per_octave))
     } else {
-        2f64.powi(index.saturating_mul(1 << (-schema)))
+        pow2i((index as i64) << (-schema))
     }
 }
 
-/// `2^(k / 2^schema)` for `0 ≤ k < 2^schema`.
-fn frac_pow(schema: i8, k: u32) -> f64 {
-    if k == 0 {
-        1.0
+/// `2^e` for an integer `e`, built from the exponent bits where it is a normal `f64`.
+#[inline]
+fn pow2i(e: i64) -> f64 {
+    if (-1022..=1023).contains(&e) {
+        f64::from_bits(((e + 1023) as u64) << 52)
     } else {
-        2f64.powf(k as f64 / (1u32 << schema) as f64)
+        2f64.powi(e.clamp(-2000, 2000) as i32)
     }
+}
+
+/// `2^(k / 2^schema)` for `0 ≤ schema ≤ 8` and `0 ≤ k < 2^schema`, from a table.
+#[inline]
+fn frac_pow(schema: i8, k: u32) -> f64 {
+    static TABLES: std::sync::OnceLock<Vec<Vec<f64>>> = std::sync::OnceLock::new();
+    let tables = TABLES.get_or_init(|| {
+        (0..=MAX_SCHEMA)
+            .map(|s| {
+                let n = 1u32 << s;
+                (0..n)
+                    .map(|k| match k {
+                        0 => 1.0,
+                        _ => 2f64.powf(k as f64 / n as f64),
+                    })
+                    .collect()
+            })
+            .collect()
+    });
+    tables[schema as usize][k as usize]
 }
 
 /// `(lower, upper]` bounds of native bucket `index` at `schema`.
@@ -115,14 +136,21 @@ pub struct Layout {
     /// Index count per octave at the non-negative schema used for the lookup (`max(schema, 0)`).
     lookup_schema: u32,
     /// `s + 1` top mantissa bits select a cell; `cells[t]` counts the boundaries below it.
-    cells: Box<[u16]>,
-    /// `B_0 ..= B_{2^s}` with `B_{2^s} = u64::MAX` as a sentinel no mantissa exceeds.
-    bounds: Box<[u64]>,
+    /// Inline and sized for the largest schema, so the hot path indexes it with a mask: no
+    /// pointer to follow, no bounds check.
+    cells: [u16; CELLS],
+    /// `B_0 ..= B_{2^s}`, then `u64::MAX` (a sentinel no mantissa exceeds) to the end.
+    bounds: [u64; CELLS],
     min_value: u64,
     max_value: u64,
+    /// `max_value - min_value`: one unsigned compare tells "in range" on the hot path.
+    span: u64,
     min_index: i32,
     max_index: i32,
 }
+
+/// Lookup table size: `2^(MAX_SCHEMA + 1)` cells.
+const CELLS: usize = 1 << (MAX_SCHEMA as usize + 1);
 
 impl Layout {
     /// A layout for `schema` tracking `min_value..=max_value` without saturation.
@@ -138,26 +166,25 @@ impl Layout {
         }
         let s = schema.max(0) as u32;
         let per_octave = 1usize << s;
-        let mut bounds = Vec::with_capacity(per_octave + 1);
-        for k in 0..per_octave {
+        let mut bounds = [u64::MAX; CELLS];
+        for (k, b) in bounds.iter_mut().enumerate().take(per_octave) {
             // Exact: an f64 in [1, 2) times 2^63 is an integer below 2^64.
-            bounds.push((frac_pow(s as i8, k as u32) * 2f64.powi(63)) as u64);
+            *b = (frac_pow(s as i8, k as u32) * 2f64.powi(63)) as u64;
         }
-        bounds.push(u64::MAX);
         let cell_bits = s + 1;
-        let cells: Vec<u16> = (0..1u64 << cell_bits)
-            .map(|t| {
-                let lo = (1u64 << 63) | (t << (63 - cell_bits));
-                bounds[..per_octave].iter().filter(|&&b| b < lo).count() as u16
-            })
-            .collect();
+        let mut cells = [0u16; CELLS];
+        for (t, c) in cells.iter_mut().enumerate().take(1 << cell_bits) {
+            let lo = (1u64 << 63) | ((t as u64) << (63 - cell_bits));
+            *c = bounds[..per_octave].iter().filter(|&&b| b < lo).count() as u16;
+        }
         let mut layout = Layout {
             schema,
             lookup_schema: s,
-            cells: cells.into(),
-            bounds: bounds.into(),
+            cells,
+            bounds,
             min_value,
             max_value,
+            span: max_value - min_value,
             min_index: 0,
             max_index: 0,
         };
@@ -205,14 +232,18 @@ impl Layout {
     /// not be passed here (it returns the index of 1).
     #[inline(always)]
     pub fn index(&self, v: u64) -> i32 {
-        let v = v.max(1);
+        self.index_nonzero(v.max(1))
+    }
+
+    #[inline(always)]
+    fn index_nonzero(&self, v: u64) -> i32 {
         let lz = v.leading_zeros();
         let octave = 63 - lz;
         let n = v << lz;
         let s = self.lookup_schema;
-        // Top s+1 bits below the leading one: the linear cell.
-        let cell = ((n << 1) >> (63 - s)) as usize;
-        let below = self.cells[cell] as usize;
+        // Top s+1 bits below the leading one: the linear cell (< CELLS, so the mask is free).
+        let cell = ((n << 1) >> (63 - s)) as usize & (CELLS - 1);
+        let below = self.cells[cell] as usize & (CELLS - 1);
         let below = below + usize::from(n > self.bounds[below]);
         let i0 = ((octave as i32) << s) + below as i32;
         if self.schema >= 0 {
@@ -227,16 +258,24 @@ impl Layout {
     /// Dense slot of `v` (0 = zero bucket) and whether it saturated (was outside the range).
     #[inline(always)]
     pub fn slot(&self, v: u64) -> (usize, bool) {
+        // One unsigned compare: 0 and values below min_value wrap to above span.
+        if v.wrapping_sub(self.min_value) > self.span {
+            return self.slot_outside(v);
+        }
+        ((self.index_nonzero(v) - self.min_index) as usize + 1, false)
+    }
+
+    /// Zero, or a value outside `min_value..=max_value` (saturated into an edge slot).
+    #[cold]
+    #[inline(never)]
+    fn slot_outside(&self, v: u64) -> (usize, bool) {
         if v == 0 {
-            return (0, false);
+            (0, false)
+        } else if v < self.min_value {
+            (1, true)
+        } else {
+            (self.dense_len() - 1, true)
         }
-        if v < self.min_value {
-            return (1, true);
-        }
-        if v > self.max_value {
-            return (self.dense_len() - 1, true);
-        }
-        ((self.index(v) - self.min_index) as usize + 1, false)
     }
 
     /// Native index of dense slot `slot ≥ 1`.
