@@ -51,6 +51,11 @@ pub struct Overhead {
     pub instrumented_ns: f64,
     /// Recording calls per instrumented request, counted by the engine itself.
     pub records_per_request: f64,
+    /// Run-to-run noise: half the interquartile range of the uninstrumented rounds, in ns per
+    /// request. An overhead smaller than this is not distinguishable from zero.
+    pub noise_ns: f64,
+    /// Timed rounds of each kind.
+    pub rounds: usize,
 }
 
 impl Overhead {
@@ -122,7 +127,7 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
                 .name(format!("demo-worker-{i}"))
                 .spawn(move || {
                     let recorder = engine.local_recorder();
-                    let live = Live::new(&recorder, &metrics);
+                    let live = Live::new(&recorder, &metrics, engine.clock());
                     let mut worker = Worker::new(seed);
                     while !stop.load(Ordering::Relaxed) {
                         for _ in 0..64 {
@@ -188,7 +193,7 @@ fn measure_overhead(
     budget: Duration,
     checksum: &mut u64,
 ) -> Overhead {
-    const ROUNDS: usize = 5;
+    const ROUNDS: usize = 9;
     // Calibrate: how many requests fit in one round (budget split over 2 * ROUNDS rounds).
     let mut probe = Worker::new(seed);
     let t = Instant::now();
@@ -201,7 +206,7 @@ fn measure_overhead(
     let requests = ((budget.as_secs_f64() / (2 * ROUNDS) as f64 / per_request) as u64).max(1000);
 
     let recorder = engine.local_recorder();
-    let live = Live::new(&recorder, metrics);
+    let live = Live::new(&recorder, metrics, engine.clock());
     // The workers have stopped: every record from here on is this thread's.
     let calls_before = record_calls(&engine.flush(), metrics);
     let mut plain = Vec::with_capacity(ROUNDS);
@@ -227,12 +232,16 @@ fn measure_overhead(
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
+    plain.sort_by(f64::total_cmp);
+    let noise_ns = (plain[plain.len() * 3 / 4] - plain[plain.len() / 4]) / 2.0;
     let calls = record_calls(&engine.flush(), metrics) - calls_before;
     Overhead {
         requests,
         plain_ns: median(&mut plain),
         instrumented_ns: median(&mut instrumented),
         records_per_request: calls as f64 / (ROUNDS as u64 * requests) as f64,
+        noise_ns,
+        rounds: ROUNDS,
     }
 }
 

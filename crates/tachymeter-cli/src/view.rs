@@ -196,13 +196,15 @@ impl View {
             }
         }
         println!(
-            "instrumentation overhead: {:+.2}% ({:+.1} ns per request = {:+.2} ns per record at {:.1} records per request; {:.0} ns plain vs {:.0} ns instrumented, median of 5 alternating rounds of {} requests, 1 thread)",
+            "instrumentation overhead: {:+.2}% ({:+.1} ns per request = {:+.2} ns per record at {:.1} records per request; run-to-run noise ±{:.1} ns per request; {:.0} ns plain vs {:.0} ns instrumented, medians of {} alternating rounds of {} requests, 1 thread)",
             overhead.percent(),
             overhead.ns_per_request(),
             overhead.ns_per_record(),
             overhead.records_per_request,
+            overhead.noise_ns,
             overhead.plain_ns,
             overhead.instrumented_ns,
+            overhead.rounds,
             overhead.requests
         );
     }
