@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tachymeter::{MetricValue, Snapshot};
+use tachymeter::{HistogramData, HistogramSnapshot, MetricValue, Snapshot};
 
 use crate::workload::{ErrorKind, Stage};
 use crate::Overhead;
@@ -83,14 +83,22 @@ fn lines(
             "stage", "count", "p50", "p95", "p99"
         ),
     ];
+    out.extend(stage_rows(snapshot, |h| &h.interval));
+    out
+}
+
+/// One row per stage plus the whole request: count, p50, p95, p99 (µs) of the data `pick`
+/// selects (last interval or whole run).
+fn stage_rows(snapshot: &Snapshot, pick: fn(&HistogramSnapshot) -> &HistogramData) -> Vec<String> {
     let stages = Stage::ALL
         .iter()
         .map(|s| ("demo_stage_latency", s.name(), Some(("stage", s.name()))));
+    let mut rows = Vec::new();
     for (name, label, filter) in stages.chain([("demo_request_latency", "request", None)]) {
         let labels: Vec<(&str, &str)> = filter.into_iter().collect();
         if let Some(MetricValue::Histogram(h)) = snapshot.get(name, &labels).map(|m| &m.value) {
-            let d = &h.interval;
-            out.push(format!(
+            let d = pick(h);
+            rows.push(format!(
                 "{label:<12} {:>10} {:>10} {:>10} {:>10}",
                 d.count(),
                 micros(d.p50()),
@@ -99,7 +107,7 @@ fn lines(
             ));
         }
     }
-    out
+    rows
 }
 
 impl View {
@@ -179,21 +187,8 @@ impl View {
             "{:<12} {:>10} {:>10} {:>10} {:>10}   (µs, whole run)",
             "stage", "count", "p50", "p95", "p99"
         );
-        let stages = Stage::ALL
-            .iter()
-            .map(|s| ("demo_stage_latency", s.name(), Some(("stage", s.name()))));
-        for (name, label, filter) in stages.chain([("demo_request_latency", "request", None)]) {
-            let labels: Vec<(&str, &str)> = filter.into_iter().collect();
-            if let Some(MetricValue::Histogram(h)) = snapshot.get(name, &labels).map(|m| &m.value) {
-                let d = &h.cumulative;
-                println!(
-                    "{label:<12} {:>10} {:>10} {:>10} {:>10}",
-                    d.count(),
-                    micros(d.p50()),
-                    micros(d.p95()),
-                    micros(d.p99())
-                );
-            }
+        for row in stage_rows(snapshot, |h| &h.cumulative) {
+            println!("{row}");
         }
         println!(
             "instrumentation overhead: {:+.2}% ({:+.1} ns per request = {:+.2} ns per record at {:.1} records per request; run-to-run noise ±{:.1} ns per request; {:.0} ns plain vs {:.0} ns instrumented, medians of {} alternating rounds of {} requests, 1 thread)",

@@ -45,10 +45,10 @@ impl<T> ShardArray<T> {
         if p.is_null() {
             return self.init_slow(slot, init);
         }
-        // SAFETY: (1) a non-null pointer in `ptrs` came from `Box::into_raw` in `init_slow` and
-        // is freed only in `Drop`, which needs `&mut self`, so it is live for `&self`'s lifetime;
-        // (2) the Acquire load above synchronises with its publication, so it is initialised;
-        // (3) we only hand out shared references.
+        // (1) A non-null pointer in `ptrs` came from `Box::into_raw` in `init_slow` and is freed
+        // only in `Drop`, which needs `&mut self`, so it is live for `&self`'s lifetime; (2) the
+        // Acquire load above synchronises with its publication, so it is initialised;
+        // SAFETY: by (1) and (2); (3) we only hand out shared references.
         unsafe { &*p }
     }
 

@@ -49,6 +49,9 @@ fn sync_shim_is_the_only_door() {
     }
 }
 
+/// Spelled in two pieces so that this file's own text is not an unsafe block to line scanners.
+const UNSAFE_BLOCK: &str = concat!("unsafe", " {");
+
 /// `unsafe` lives only in named modules, and every block carries a SAFETY comment.
 #[test]
 fn unsafe_is_confined_and_justified() {
@@ -56,7 +59,7 @@ fn unsafe_is_confined_and_justified() {
         let lines: Vec<&str> = text.lines().collect();
         for (i, line) in lines.iter().enumerate() {
             let code = line.split("//").next().unwrap();
-            if code.contains("unsafe {") || code.contains("unsafe impl") {
+            if code.contains(UNSAFE_BLOCK) || code.contains("unsafe impl") {
                 assert_eq!(
                     name,
                     "shard_array.rs",
