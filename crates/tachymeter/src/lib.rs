@@ -8,7 +8,7 @@
 //!
 //! This crate is the engine: the `sync` shim, per-thread storage (slots, shards, rings), the
 //! registry, the aggregator and the snapshot. Histogram math is the leaf crate
-//! [`tachymeter_histogram`] (re-exported as [`histogram`]); exporters read snapshots only and
+//! [`tachymeter_histogram`] (re-exported as [`mod@histogram`]); exporters read snapshots only and
 //! live in `tachymeter-export`.
 //!
 //! ```
