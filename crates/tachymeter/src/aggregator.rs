@@ -222,21 +222,21 @@ fn new_state(entry: &Entry, slots: usize) -> State {
         Entry::Histogram(h) => State::Histogram(Box::new(HistState {
             prev_sums: vec![0; slots],
             sum: 0,
-            cumulative: HistogramData::empty(h.layout.schema()),
+            cumulative: HistogramData::empty(h.params.layout.schema()),
             window: VecDeque::new(),
-            window_sum: HistogramData::empty(h.layout.schema()),
-            sub_scratch: HistogramData::empty(h.layout.schema()),
+            window_sum: HistogramData::empty(h.params.layout.schema()),
+            sub_scratch: HistogramData::empty(h.params.layout.schema()),
             positions: vec![0; slots],
             // Fixed capacities allocated once here, so collections never grow them.
-            recent: VecDeque::with_capacity(recent_cap(h.recent)),
-            dense: vec![0; h.layout.dense_len()],
+            recent: VecDeque::with_capacity(recent_cap(h.params.recent)),
+            dense: vec![0; h.params.layout.dense_len()],
             scratch: Vec::new(),
             merge_scratch: Vec::new(),
         })),
         Entry::Events(e) => State::Events {
             prev_total: 0,
             positions: vec![0; slots],
-            recent: VecDeque::with_capacity(recent_cap(e.capacity)),
+            recent: VecDeque::with_capacity(recent_cap(e.params.capacity)),
             overwritten: 0,
             scratch: Vec::new(),
         },
@@ -340,7 +340,7 @@ fn collect_one(
                         .consumer()
                         .read_since(&mut st.positions[slot], &mut st.scratch);
                     for &v in &st.scratch {
-                        push_window(&mut st.recent, v, recent_cap(core.recent));
+                        push_window(&mut st.recent, v, recent_cap(core.params.recent));
                     }
                 }
             }
@@ -348,7 +348,7 @@ fn collect_one(
             stats.saturated += saturated;
             if !matches!(value, MetricValue::Histogram(_)) {
                 *value = MetricValue::Histogram(HistogramSnapshot {
-                    recent: Vec::with_capacity(recent_cap(core.recent)),
+                    recent: Vec::with_capacity(recent_cap(core.params.recent)),
                     ..HistogramSnapshot::default()
                 });
             }
@@ -357,7 +357,7 @@ fn collect_one(
             };
             let has = |x: u64, empty: u64| (x != empty).then_some(x);
             out.cumulative.assign_dense(
-                &core.layout,
+                &core.params.layout,
                 &st.dense,
                 st.sum,
                 has(min, u64::MAX),
@@ -416,7 +416,7 @@ fn collect_one(
                             code: (p >> 32) as u32,
                             payload: p as u32,
                         };
-                        push_window(recent, ev, recent_cap(core.capacity));
+                        push_window(recent, ev, recent_cap(core.params.capacity));
                     }
                 }
             }
@@ -424,7 +424,7 @@ fn collect_one(
             *prev_total = total;
             if !matches!(value, MetricValue::Events(_)) {
                 *value = MetricValue::Events(EventsSnapshot {
-                    recent: Vec::with_capacity(recent_cap(core.capacity)),
+                    recent: Vec::with_capacity(recent_cap(core.params.capacity)),
                     ..EventsSnapshot::default()
                 });
             }

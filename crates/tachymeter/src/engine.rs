@@ -5,10 +5,10 @@ use crate::aggregator::Aggregator;
 use crate::clock::Clock;
 use crate::local::{Link, LocalRecorder};
 use crate::metric::{
-    Counter, CounterCore, EventLog, EventsCore, Gauge, GaugeCore, Histogram, HistogramCore,
+    Counter, CounterCore, EventLog, EventParams, EventsCore, Gauge, GaugeCore, HistParams,
+    Histogram, HistogramCore,
 };
 use crate::registry::{Entry, MetricKind, Opts, RegisterError, Registry};
-use crate::shard_array::ShardArray;
 use crate::slots::SlotTable;
 use crate::snapshot::Snapshot;
 use crate::sync::{lock, next_engine_id, Arc, AtomicU64, Mutex, Ordering, SnapshotCell};
@@ -296,30 +296,14 @@ impl Engine {
         EngineBuilder::default()
     }
 
-    fn new_core<T>(&self, desc: Arc<crate::MetricDesc>, make: impl FnOnce(CoreParts) -> T) -> T {
-        let link = self.shared.link.clone();
-        make(CoreParts {
-            engine_id: link.id,
-            shards_len: link.slots.shard_len(),
-            desc,
-            link,
-        })
-    }
-
     /// Registers (or finds) a counter.
     pub fn counter(&self, opts: impl Into<Opts>) -> Result<Counter, RegisterError> {
+        let link = &self.shared.link;
         let e = self.shared.registry.register(
             opts.into(),
             MetricKind::Counter,
             String::new(),
-            |desc| {
-                Entry::Counter(Arc::new(self.new_core(desc, |p| CounterCore {
-                    engine_id: p.engine_id,
-                    shards: ShardArray::new(p.shards_len),
-                    desc: p.desc,
-                    link: p.link,
-                })))
-            },
+            |desc| Entry::Counter(Arc::new(CounterCore::new(desc, link, ()))),
         )?;
         match e {
             Entry::Counter(core) => Ok(Counter { core }),
@@ -329,18 +313,12 @@ impl Engine {
 
     /// Registers (or finds) a gauge.
     pub fn gauge(&self, opts: impl Into<Opts>) -> Result<Gauge, RegisterError> {
+        let link = &self.shared.link;
         let e = self.shared.registry.register(
             opts.into(),
             MetricKind::Gauge,
             String::new(),
-            |desc| {
-                Entry::Gauge(Arc::new(self.new_core(desc, |p| GaugeCore {
-                    engine_id: p.engine_id,
-                    shards: ShardArray::new(p.shards_len),
-                    desc: p.desc,
-                    link: p.link,
-                })))
-            },
+            |desc| Entry::Gauge(Arc::new(GaugeCore::new(desc, link, ()))),
         )?;
         match e {
             Entry::Gauge(core) => Ok(Gauge { core }),
@@ -360,6 +338,7 @@ impl Engine {
         opts: impl Into<Opts>,
         cfg: HistogramConfig,
     ) -> Result<Histogram, RegisterError> {
+        let link = &self.shared.link;
         let opts = opts.into();
         let layout = Layout::new(cfg.schema, cfg.min_value, cfg.max_value).map_err(|e| {
             RegisterError::InvalidConfig {
@@ -378,14 +357,14 @@ impl Engine {
             self.shared
                 .registry
                 .register(opts, MetricKind::Histogram, fingerprint, |desc| {
-                    Entry::Histogram(Arc::new(self.new_core(desc, |p| HistogramCore {
-                        engine_id: p.engine_id,
-                        shards: ShardArray::new(p.shards_len),
-                        desc: p.desc,
-                        link: p.link,
-                        layout,
-                        recent: cfg.recent,
-                    })))
+                    Entry::Histogram(Arc::new(HistogramCore::new(
+                        desc,
+                        link,
+                        HistParams {
+                            layout,
+                            recent: cfg.recent,
+                        },
+                    )))
                 })?;
         match e {
             Entry::Histogram(core) => Ok(Histogram { core }),
@@ -395,19 +374,18 @@ impl Engine {
 
     /// Registers (or finds) an event log with the engine's events capacity.
     pub fn events(&self, opts: impl Into<Opts>) -> Result<EventLog, RegisterError> {
+        let link = &self.shared.link;
         let capacity = self.shared.events_capacity;
         let e = self.shared.registry.register(
             opts.into(),
             MetricKind::Events,
             String::new(),
             |desc| {
-                Entry::Events(Arc::new(self.new_core(desc, |p| EventsCore {
-                    engine_id: p.engine_id,
-                    shards: ShardArray::new(p.shards_len),
-                    desc: p.desc,
-                    link: p.link,
-                    capacity,
-                })))
+                Entry::Events(Arc::new(EventsCore::new(
+                    desc,
+                    link,
+                    EventParams { capacity },
+                )))
             },
         )?;
         match e {
@@ -445,13 +423,6 @@ impl Engine {
             .registration_errors
             .fetch_add(1, Ordering::Relaxed);
     }
-}
-
-struct CoreParts {
-    engine_id: u64,
-    shards_len: usize,
-    desc: Arc<crate::MetricDesc>,
-    link: Arc<Link>,
 }
 
 impl Drop for Engine {

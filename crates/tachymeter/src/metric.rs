@@ -17,36 +17,44 @@ use std::marker::PhantomData;
 use std::time::Duration;
 use tachymeter_histogram::Layout;
 
-pub(crate) struct CounterCore {
+/// What every handle of one metric shares: its identity, its engine, one lazily allocated
+/// shard per thread slot, and the kind's own parameters `P`.
+pub(crate) struct Core<S, P = ()> {
     pub(crate) engine_id: u64,
     pub(crate) desc: Arc<MetricDesc>,
     pub(crate) link: Arc<Link>,
-    pub(crate) shards: ShardArray<CachePadded<CounterShard>>,
+    pub(crate) shards: ShardArray<CachePadded<S>>,
+    pub(crate) params: P,
 }
 
-pub(crate) struct GaugeCore {
-    pub(crate) engine_id: u64,
-    pub(crate) desc: Arc<MetricDesc>,
-    pub(crate) link: Arc<Link>,
-    pub(crate) shards: ShardArray<CachePadded<GaugeShard>>,
+impl<S, P> Core<S, P> {
+    /// A metric of `link`'s engine with no shard allocated yet (cold path: registration).
+    pub(crate) fn new(desc: Arc<MetricDesc>, link: &Arc<Link>, params: P) -> Self {
+        Core {
+            engine_id: link.id,
+            desc,
+            shards: ShardArray::new(link.slots.shard_len()),
+            link: link.clone(),
+            params,
+        }
+    }
 }
 
-pub(crate) struct HistogramCore {
-    pub(crate) engine_id: u64,
-    pub(crate) desc: Arc<MetricDesc>,
-    pub(crate) link: Arc<Link>,
+/// A histogram's bucket layout and per-thread recent-sample ring capacity (0 = none).
+pub(crate) struct HistParams {
     pub(crate) layout: Layout,
     pub(crate) recent: usize,
-    pub(crate) shards: ShardArray<CachePadded<HistShard>>,
 }
 
-pub(crate) struct EventsCore {
-    pub(crate) engine_id: u64,
-    pub(crate) desc: Arc<MetricDesc>,
-    pub(crate) link: Arc<Link>,
+/// An event log's per-thread ring capacity.
+pub(crate) struct EventParams {
     pub(crate) capacity: usize,
-    pub(crate) shards: ShardArray<CachePadded<EventShard>>,
 }
+
+pub(crate) type CounterCore = Core<CounterShard>;
+pub(crate) type GaugeCore = Core<GaugeShard>;
+pub(crate) type HistogramCore = Core<HistShard, HistParams>;
+pub(crate) type EventsCore = Core<EventShard, EventParams>;
 
 impl CounterCore {
     #[inline]
@@ -68,7 +76,7 @@ impl HistogramCore {
     #[inline]
     fn shard(&self, slot: SlotId) -> &HistShard {
         self.shards.get_or_init(slot.index as usize, || {
-            HistShard::new(&self.layout, self.recent, slot.shared)
+            HistShard::new(&self.params.layout, self.params.recent, slot.shared)
         })
     }
 }
@@ -77,7 +85,7 @@ impl EventsCore {
     #[inline]
     fn shard(&self, slot: SlotId) -> &EventShard {
         self.shards.get_or_init(slot.index as usize, || {
-            EventShard::new(self.capacity, slot.shared)
+            EventShard::new(self.params.capacity, slot.shared)
         })
     }
 }
@@ -198,7 +206,7 @@ impl Histogram {
     pub fn record(&self, v: u64) {
         let c = &*self.core;
         let slot = slot_for(c.engine_id, &c.link);
-        c.shard(slot).record(&c.layout, v, slot.shared);
+        c.shard(slot).record(&c.params.layout, v, slot.shared);
     }
 
     /// Records `v` rounded to the nearest integer. NaN, infinite and negative values are
@@ -207,7 +215,7 @@ impl Histogram {
     pub fn record_f64(&self, v: f64) {
         let c = &*self.core;
         let slot = slot_for(c.engine_id, &c.link);
-        record_f64(c.shard(slot), &c.layout, v, slot.shared);
+        record_f64(c.shard(slot), &c.params.layout, v, slot.shared);
     }
 
     /// Records a duration in nanoseconds (saturating at `u64::MAX`).
@@ -476,7 +484,7 @@ impl LocalRecorder {
         let slot = self.slot_for(h.core.engine_id, &h.core.link);
         LocalHistogram {
             shard: h.core.shard(slot),
-            layout: &h.core.layout,
+            layout: &h.core.params.layout,
             clock: &h.core.link.clock,
             shared: slot.shared,
             _not_send: PhantomData,
