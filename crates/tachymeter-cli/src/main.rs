@@ -257,7 +257,7 @@ fn record_calls(s: &tachymeter::Snapshot, m: &Metrics) -> u64 {
         .map(|x| match &x.value {
             MetricValue::Histogram(h) if &x.desc.name == record_size => 2 * h.cumulative.count(),
             MetricValue::Histogram(h) => h.cumulative.count(),
-            MetricValue::Counter(c) if &x.desc.name != bytes => c.total,
+            MetricValue::Counter(c) if &x.desc.name != bytes => c.total as u64,
             _ => 0,
         })
         .sum()

@@ -17,7 +17,7 @@ pub struct View {
     drawn: bool,
 }
 
-fn counter(snapshot: &Snapshot, name: &str, labels: &[(&str, &str)]) -> (u64, f64) {
+fn counter(snapshot: &Snapshot, name: &str, labels: &[(&str, &str)]) -> (u128, f64) {
     match snapshot.get(name, labels).map(|m| &m.value) {
         Some(MetricValue::Counter(c)) => (c.total, c.rate),
         _ => (0, 0.0),

@@ -579,7 +579,7 @@ mod tests {
         let rows = s.counter("demo_cache_hits_total").unwrap().total
             + s.counter("demo_cache_misses_total").unwrap().total;
         let batch = &s.histogram("demo_batch_size").unwrap().cumulative;
-        assert_eq!(u128::from(rows), batch.sum(), "one cache lookup per row");
+        assert_eq!(rows, batch.sum(), "one cache lookup per row");
         assert_eq!(batch.count(), 2000);
         let invalid = s
             .get("demo_errors_total", &[("kind", "invalid_input")])
@@ -588,11 +588,11 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            batch.zero_count(),
+            u128::from(batch.zero_count()),
             invalid.total,
             "empty batches are the invalid inputs"
         );
         let serialized = s.histogram("demo_record_size").unwrap().cumulative.count();
-        assert_eq!(serialized + invalid.total, 2000);
+        assert_eq!(u128::from(serialized) + invalid.total, 2000);
     }
 }

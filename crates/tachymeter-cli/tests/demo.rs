@@ -70,19 +70,23 @@ fn demo_runs_and_writes_a_consistent_json_snapshot() {
     );
     // Every request records its batch size; every non-empty batch goes through each stage.
     let batch = find("demo_batch_size", None).histogram.as_ref().unwrap();
-    assert_eq!(batch.cumulative.count, requests);
+    assert_eq!(u128::from(batch.cumulative.count), requests);
     let invalid = find("demo_errors_total", Some(("kind", "invalid_input")))
         .counter
         .as_ref()
         .unwrap()
         .total;
-    assert_eq!(batch.zero_count, invalid);
+    assert_eq!(u128::from(batch.zero_count), invalid);
     for stage in ["preprocess", "inference", "serialize"] {
         let h = find("demo_stage_latency", Some(("stage", stage)))
             .histogram
             .as_ref()
             .unwrap();
-        assert_eq!(h.cumulative.count, requests - invalid, "{stage}");
+        assert_eq!(
+            u128::from(h.cumulative.count),
+            requests - invalid,
+            "{stage}"
+        );
         let (p50, p99) = (h.cumulative.p50.unwrap(), h.cumulative.p99.unwrap());
         assert!(0.0 < p50 && p50 <= p99, "{stage}: p50 {p50} p99 {p99}");
     }
@@ -97,7 +101,7 @@ fn demo_runs_and_writes_a_consistent_json_snapshot() {
         .unwrap()
         .total;
     assert_eq!(
-        u128::from(hits + misses),
+        hits + misses,
         batch.cumulative.sum,
         "one cache lookup per row"
     );

@@ -825,14 +825,14 @@ fn check_csv(snapshot: &Snapshot) -> Result<(), String> {
         let ok = match &metric.value {
             MetricValue::Counter(c) => row.count == Some(c.total),
             MetricValue::Gauge(g) => close(row.value, Some(g.value).filter(|v| v.is_finite())),
-            MetricValue::Events(e) => row.count == Some(e.total),
+            MetricValue::Events(e) => row.count == Some(e.total.into()),
             MetricValue::Histogram(h) => {
                 let data = match row.scope.as_str() {
                     "cumulative" => &h.cumulative,
                     "window" => &h.window,
                     _ => &h.interval,
                 };
-                row.count == Some(data.count())
+                row.count == Some(data.count().into())
                     && row.sum == Some(data.sum())
                     && close(row.p99, data.p99())
             }

@@ -69,10 +69,10 @@ pub enum KindDoc {
 /// Counter totals and rates (per second).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CounterDoc {
-    /// Total since start.
-    pub total: u64,
+    /// Total since start (exact; may exceed `u64`).
+    pub total: u128,
     /// Increase over the last interval.
-    pub delta: u64,
+    pub delta: u128,
     /// Rate over the last interval.
     pub rate: Option<f64>,
     /// Rate over the rolling window.

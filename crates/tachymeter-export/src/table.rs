@@ -29,8 +29,8 @@ pub struct CsvRow {
     /// `total` for counters, gauges and events; `cumulative`, `window` or `interval` for
     /// histograms.
     pub scope: String,
-    /// Samples (histograms) or events.
-    pub count: Option<u64>,
+    /// Counter total, samples (histograms) or events.
+    pub count: Option<u128>,
     /// Sum of samples (histograms).
     pub sum: Option<u128>,
     /// Counter total or gauge value.
@@ -98,7 +98,7 @@ pub fn csv_rows(snapshot: &Snapshot) -> Vec<CsvRow> {
             }),
             MetricValue::Events(e) => rows.push(CsvRow {
                 kind: "events".to_owned(),
-                count: Some(e.total),
+                count: Some(e.total.into()),
                 value: Some(e.total as f64),
                 ..base
             }),
@@ -133,7 +133,7 @@ pub fn csv_rows(snapshot: &Snapshot) -> Vec<CsvRow> {
 fn histogram_row(data: &HistogramData, base: CsvRow) -> CsvRow {
     let f = |v: Option<f64>| v.filter(|v| v.is_finite());
     CsvRow {
-        count: Some(data.count()),
+        count: Some(data.count().into()),
         sum: Some(data.sum()),
         min: data.min(),
         max: data.max(),

@@ -88,10 +88,16 @@ temp_celsius{room="a\"b\\c\nd"} -1.5
 }
 
 #[test]
-fn colliding_families_are_left_out_not_emitted_twice() {
+fn colliding_families_are_rejected_at_registration_not_emitted_twice() {
     let engine = engine();
     engine.counter("a").unwrap().add(1);
-    engine.gauge("a_total").unwrap().set(2.0);
+    // The registry rejects a metric whose exposed names collide (the encoder would also leave
+    // it out, for snapshots that did not come from a registry).
+    let err = engine.gauge("a_total").unwrap_err();
+    assert!(
+        matches!(err, tachymeter::RegisterError::NameCollision { .. }),
+        "{err:?}"
+    );
     let snapshot = engine.flush();
     let text = encode_text(&snapshot, &ExportConfig::default());
     assert_eq!(text, "# TYPE a_total counter\na_total 1\n");

@@ -81,7 +81,7 @@ fn write_family(
                 write_counter(out, &family.name, metric, c.total, om, created)
             }
             MetricValue::Events(e) => {
-                write_counter(out, &family.name, metric, e.total, om, created)
+                write_counter(out, &family.name, metric, e.total.into(), om, created)
             }
             MetricValue::Gauge(g) => {
                 write_sample(out, &name, metric, None, &fmt_float(g.value));
@@ -122,7 +122,7 @@ fn write_counter(
     out: &mut String,
     family: &str,
     metric: &MetricSnapshot,
-    total: u64,
+    total: u128,
     om: bool,
     created: &str,
 ) {

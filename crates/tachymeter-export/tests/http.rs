@@ -264,7 +264,10 @@ fn hostile_requests_get_4xx_or_a_timeout_and_writers_keep_recording() {
     stop.store(true, Ordering::Relaxed);
     let written = writer.join().unwrap();
     assert!(written > 10_000, "writer recorded only {written}");
-    assert_eq!(engine.flush().counter("work").unwrap().total, written);
+    assert_eq!(
+        engine.flush().counter("work").unwrap().total,
+        u128::from(written)
+    );
     let metrics = get(addr, "/metrics", &[]);
     assert!(
         metrics.text().contains(&format!("work_total {written}\n")),

@@ -22,13 +22,15 @@ use tachymeter_histogram::HistogramData;
 /// Per-metric aggregation state, parallel to the registry's entries.
 enum State {
     Counter {
-        prev: u64,
-        deltas: VecDeque<u64>,
+        prev: u128,
+        deltas: VecDeque<u128>,
     },
     Gauge {
         /// Stamp of the set the value is based on.
         applied_stamp: u64,
         value: f64,
+        /// Contributions dropped because they would have made the value non-finite.
+        overflows: u64,
         /// `adds` of each slot at the previous collection.
         prev_adds: Vec<f64>,
         reads: Vec<(usize, GaugeRead)>,
@@ -44,9 +46,6 @@ enum State {
 }
 
 struct HistState {
-    /// Last `sum` read from each slot (sums are taken as wrapping deltas per slot).
-    prev_sums: Vec<u64>,
-    sum: u128,
     cumulative: HistogramData,
     /// The last `window` intervals, oldest first, and their running sum (add the newest,
     /// subtract the one that leaves: O(buckets) per collection, not O(window × buckets)).
@@ -99,6 +98,7 @@ impl Aggregator {
         registry: &Registry,
         link: &Link,
         registration_errors: u64,
+        aggregator_panics: u64,
     ) -> Arc<Snapshot> {
         let mut snap = match self.spare.take() {
             // No reader holds it (strong count 1, no weak references): reuse it.
@@ -106,7 +106,7 @@ impl Aggregator {
             _ => Arc::new(Snapshot::empty()),
         };
         let out = Arc::get_mut(&mut snap).expect("a fresh or unshared snapshot");
-        self.collect_into(out, registry, link, registration_errors);
+        self.collect_into(out, registry, link, registration_errors, aggregator_panics);
         snap
     }
 
@@ -117,6 +117,7 @@ impl Aggregator {
         registry: &Registry,
         link: &Link,
         registration_errors: u64,
+        aggregator_panics: u64,
     ) {
         let started = link.clock.raw();
         registry.extend_entries(&mut self.entries);
@@ -136,6 +137,7 @@ impl Aggregator {
             threads_active: link.slots.active(),
             slot_capacity: link.slots.capacity(),
             registration_errors,
+            aggregator_panics,
             ..Stats::default()
         };
         let ctx = Ctx {
@@ -176,15 +178,15 @@ struct Ctx<'a> {
     durations: &'a VecDeque<Duration>,
 }
 
-fn per_sec(n: u64, d: Duration) -> f64 {
+fn per_sec(n: impl Into<u128>, d: Duration) -> f64 {
     if d.is_zero() {
         0.0
     } else {
-        n as f64 / d.as_secs_f64()
+        n.into() as f64 / d.as_secs_f64()
     }
 }
 
-fn peak(counts: impl Iterator<Item = u64>, durations: &VecDeque<Duration>) -> f64 {
+fn peak<N: Into<u128>>(counts: impl Iterator<Item = N>, durations: &VecDeque<Duration>) -> f64 {
     counts
         .zip(durations.iter().rev())
         .map(|(n, &d)| per_sec(n, d))
@@ -216,12 +218,11 @@ fn new_state(entry: &Entry, slots: usize) -> State {
         Entry::Gauge(_) => State::Gauge {
             applied_stamp: 0,
             value: 0.0,
+            overflows: 0,
             prev_adds: vec![0.0; slots],
             reads: Vec::new(),
         },
         Entry::Histogram(h) => State::Histogram(Box::new(HistState {
-            prev_sums: vec![0; slots],
-            sum: 0,
             cumulative: HistogramData::empty(h.params.layout.schema()),
             window: VecDeque::new(),
             window_sum: HistogramData::empty(h.params.layout.schema()),
@@ -254,21 +255,20 @@ fn collect_one(
 ) {
     match (entry, state) {
         (Entry::Counter(core), State::Counter { prev, deltas }) => {
+            // Each shard total is monotonic and exact (`WideTotal`): any value read is a real
+            // past total, so the sum never goes backwards.
             let total = core
                 .shards
                 .iter()
-                // Relaxed: a monotonic single-writer total; any value read is a real past total.
-                .fold(0u64, |acc, (_, s)| {
-                    acc.wrapping_add(s.total.load(Ordering::Relaxed))
-                });
-            let delta = total.wrapping_sub(*prev);
+                .fold(0u128, |acc, (_, s)| acc.saturating_add(s.total.read()));
+            let delta = total.saturating_sub(*prev);
             *prev = total;
             push_window(deltas, delta, ctx.window);
             *value = MetricValue::Counter(CounterSnapshot {
                 total,
                 delta,
                 rate: per_sec(delta, ctx.interval),
-                window_rate: per_sec(deltas.iter().sum(), ctx.window_duration),
+                window_rate: per_sec(deltas.iter().sum::<u128>(), ctx.window_duration),
                 peak_rate: peak(deltas.iter().rev().copied(), ctx.durations),
             });
         }
@@ -277,6 +277,7 @@ fn collect_one(
             State::Gauge {
                 applied_stamp,
                 value: current,
+                overflows,
                 prev_adds,
                 reads,
             },
@@ -284,8 +285,9 @@ fn collect_one(
             let mut newest: Option<(usize, f64, u64, f64)> = None;
             reads.clear();
             for (slot, shard) in core.shards.iter() {
-                // Relaxed: a statistic.
+                // Relaxed: statistics.
                 stats.rejected += shard.rejected.load(Ordering::Relaxed);
+                stats.gauge_set_races += shard.set_races.load(Ordering::Relaxed);
                 // A shard whose writer kept the seqlock busy for every try is read next time.
                 let Some(r) = shard.read() else { continue };
                 if let Some((v, stamp, mark)) = r.set {
@@ -308,9 +310,18 @@ fn collect_one(
                     Some((s, _, _, mark)) if s == slot => mark,
                     _ => prev_adds[slot],
                 };
-                v += r.adds - since;
+                // Each shard's accumulator is finite, but their combination can overflow: such a
+                // contribution is dropped and counted, so the value stays finite and the next
+                // `set` defines it again.
+                let next = v + (r.adds - since);
+                if next.is_finite() {
+                    v = next;
+                } else {
+                    *overflows += 1;
+                }
                 prev_adds[slot] = r.adds;
             }
+            stats.gauge_overflows += *overflows;
             *current = v;
             *value = MetricValue::Gauge(GaugeSnapshot { value: v });
         }
@@ -319,16 +330,16 @@ fn collect_one(
             st.dense.iter_mut().for_each(|d| *d = 0);
             let (mut min, mut max) = (u64::MAX, 0u64);
             let (mut rejected, mut saturated) = (0u64, 0u64);
+            let mut sum = 0u128;
             for (slot, shard) in core.shards.iter() {
                 for (d, b) in st.dense.iter_mut().zip(shard.buckets.iter()) {
                     // Acquire: pairs with the writer's Release bucket store, so the sum/min/max
                     // read below cover every value counted here (see `shard`).
                     *d += b.load(Ordering::Acquire);
                 }
+                // Read after the Acquire bucket loads above; exact (`WideTotal`).
+                sum = sum.saturating_add(shard.sum.read());
                 // Relaxed: statistics read after the Acquire bucket loads above.
-                let s = shard.sum.load(Ordering::Relaxed);
-                st.sum += s.wrapping_sub(st.prev_sums[slot]) as u128;
-                st.prev_sums[slot] = s;
                 min = min.min(shard.min.load(Ordering::Relaxed));
                 max = max.max(shard.max.load(Ordering::Relaxed));
                 rejected += shard.rejected.load(Ordering::Relaxed);
@@ -359,7 +370,7 @@ fn collect_one(
             out.cumulative.assign_dense(
                 &core.params.layout,
                 &st.dense,
-                st.sum,
+                sum,
                 has(min, u64::MAX),
                 // max is 0 both for "none" and for a recorded 0: min tells them apart.
                 has(min, u64::MAX).map(|_| max),

@@ -8,7 +8,9 @@ use crate::metric::{
     Counter, CounterCore, EventLog, EventParams, EventsCore, Gauge, GaugeCore, HistParams,
     Histogram, HistogramCore,
 };
-use crate::registry::{Entry, MetricKind, Opts, RegisterError, Registry};
+#[cfg(not(loom))]
+use crate::registry::MetricDesc;
+use crate::registry::{clip, Entry, Limits, MetricKind, Opts, RegisterError, Registry};
 use crate::slots::SlotTable;
 use crate::snapshot::Snapshot;
 use crate::sync::{lock, next_engine_id, Arc, AtomicU64, Mutex, Ordering, SnapshotCell};
@@ -93,8 +95,15 @@ impl HistogramConfig {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum BuildError {
-    /// A setting is out of range; the message says which and what is allowed.
-    InvalidConfig(String),
+    /// A builder setting is outside its documented range. Use a value within `range`.
+    OutOfRange {
+        /// The builder method, e.g. `"events_capacity"`.
+        setting: &'static str,
+        /// The rejected value.
+        value: String,
+        /// The allowed range.
+        range: &'static str,
+    },
     /// The OS refused to start the aggregator thread.
     Spawn(std::io::Error),
 }
@@ -102,13 +111,57 @@ pub enum BuildError {
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BuildError::InvalidConfig(m) => write!(f, "invalid engine configuration: {m}"),
+            BuildError::OutOfRange {
+                setting,
+                value,
+                range,
+            } => write!(
+                f,
+                "invalid engine configuration: {setting} = {value} is outside {range}"
+            ),
             BuildError::Spawn(e) => write!(f, "cannot start the aggregator thread: {e}"),
         }
     }
 }
 
 impl std::error::Error for BuildError {}
+
+/// The documented range of every [`EngineBuilder`] setting, checked by
+/// [`EngineBuilder::build`].
+pub mod limits {
+    use std::time::Duration;
+    /// Shortest aggregation interval.
+    pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
+    /// Longest aggregation interval.
+    pub const MAX_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+    /// Most exclusive thread slots.
+    pub const MAX_THREADS: usize = 1 << 16;
+    /// Highest per-name label-set limit.
+    pub const MAX_LABEL_SET_LIMIT: usize = 1_000_000;
+    /// Highest engine-wide series limit.
+    pub const MAX_SERIES: usize = 10_000_000;
+    /// Most intervals in the rolling window.
+    pub const MAX_WINDOW: usize = 10_000;
+    /// Largest per-thread event ring (8 bytes per event).
+    pub const MAX_EVENTS_CAPACITY: usize = 1 << 16;
+}
+
+fn check<T: PartialOrd + fmt::Debug>(
+    setting: &'static str,
+    value: T,
+    min: T,
+    max: T,
+    range: &'static str,
+) -> Result<(), BuildError> {
+    if value < min || value > max {
+        return Err(BuildError::OutOfRange {
+            setting,
+            value: format!("{value:?}"),
+            range,
+        });
+    }
+    Ok(())
+}
 
 /// Configures an [`Engine`].
 #[derive(Debug, Clone)]
@@ -117,6 +170,7 @@ pub struct EngineBuilder {
     interval: Duration,
     max_threads: usize,
     label_set_limit: usize,
+    max_series: usize,
     window: usize,
     events_capacity: usize,
     /// `None`: the real clock, created (and calibrated) only in `build`.
@@ -130,6 +184,7 @@ impl Default for EngineBuilder {
             interval: Duration::from_secs(1),
             max_threads: 256,
             label_set_limit: 1000,
+            max_series: 100_000,
             window: 60,
             events_capacity: 128,
             clock: None,
@@ -139,32 +194,45 @@ impl Default for EngineBuilder {
 }
 
 impl EngineBuilder {
-    /// Aggregation interval of the background thread (default 1 s, at least 1 ms).
+    /// Aggregation interval of the background thread (default 1 s; 1 ms ..= 24 h).
     pub fn interval(mut self, d: Duration) -> Self {
         self.interval = d;
         self
     }
 
-    /// Threads that can record at the same time with exclusive shards (default 256). Further
-    /// threads share one overflow shard (atomic read-modify-writes: slower, never lost).
+    /// Threads that can record at the same time with exclusive shards (default 256;
+    /// 1 ..= 65,536). Further threads share one overflow shard (atomic read-modify-writes:
+    /// slower, never lost). A thread that lands in the overflow shard stays there until it
+    /// exits (or, for a [`LocalRecorder`], until the recorder is dropped):
+    /// `Stats::overflow_claims` counts such claims.
     pub fn max_threads(mut self, n: usize) -> Self {
         self.max_threads = n;
         self
     }
 
-    /// Label sets allowed per metric name (default 1,000).
+    /// Label sets allowed per metric name (default 1,000; 1 ..= 1,000,000).
     pub fn label_set_limit(mut self, n: usize) -> Self {
         self.label_set_limit = n;
         self
     }
 
-    /// Intervals in the rolling window (default 60).
+    /// Series (name and label-set pairs) allowed in the whole engine (default 100,000;
+    /// 1 ..= 10,000,000). Each series costs about 2.3 KB before any thread records into it,
+    /// so the default bounds that to about 230 MB. Registering beyond it returns
+    /// [`RegisterError::TooManySeries`].
+    pub fn max_series(mut self, n: usize) -> Self {
+        self.max_series = n;
+        self
+    }
+
+    /// Intervals in the rolling window (default 60; 1 ..= 10,000).
     pub fn window(mut self, intervals: usize) -> Self {
         self.window = intervals;
         self
     }
 
-    /// Ring capacity per thread of each event log (default 128, rounded up to a power of two).
+    /// Ring capacity per thread of each event log (default 128, rounded up to a power of two;
+    /// 1 ..= 65,536).
     pub fn events_capacity(mut self, n: usize) -> Self {
         self.events_capacity = n;
         self
@@ -183,25 +251,52 @@ impl EngineBuilder {
         self
     }
 
-    /// Builds the engine and starts its aggregator thread.
+    /// Checks every setting against its documented range (see [`limits`]), builds the
+    /// engine and starts its aggregator thread.
+    ///
+    /// ```
+    /// use tachymeter::{BuildError, Engine};
+    /// let err = Engine::builder().events_capacity(usize::MAX).build().unwrap_err();
+    /// assert!(matches!(err, BuildError::OutOfRange { setting: "events_capacity", .. }));
+    /// ```
     pub fn build(self) -> Result<Engine, BuildError> {
-        if self.interval < Duration::from_millis(1) {
-            return Err(BuildError::InvalidConfig(format!(
-                "interval {:?} is below 1 ms",
-                self.interval
-            )));
-        }
-        if self.max_threads == 0 || self.max_threads > 1 << 16 {
-            return Err(BuildError::InvalidConfig(format!(
-                "max_threads {} is not in 1..=65536",
-                self.max_threads
-            )));
-        }
-        if self.label_set_limit == 0 || self.window == 0 || self.events_capacity == 0 {
-            return Err(BuildError::InvalidConfig(
-                "label_set_limit, window and events_capacity must be at least 1".into(),
-            ));
-        }
+        use limits::*;
+        check(
+            "interval",
+            self.interval,
+            MIN_INTERVAL,
+            MAX_INTERVAL,
+            "1 ms ..= 24 h",
+        )?;
+        check(
+            "max_threads",
+            self.max_threads,
+            1,
+            MAX_THREADS,
+            "1 ..= 65536",
+        )?;
+        check(
+            "label_set_limit",
+            self.label_set_limit,
+            1,
+            MAX_LABEL_SET_LIMIT,
+            "1 ..= 1000000",
+        )?;
+        check(
+            "max_series",
+            self.max_series,
+            1,
+            MAX_SERIES,
+            "1 ..= 10000000",
+        )?;
+        check("window", self.window, 1, MAX_WINDOW, "1 ..= 10000")?;
+        check(
+            "events_capacity",
+            self.events_capacity,
+            1,
+            MAX_EVENTS_CAPACITY,
+            "1 ..= 65536",
+        )?;
         let link = Arc::new(Link {
             id: next_engine_id(),
             slots: SlotTable::new(self.max_threads),
@@ -210,10 +305,17 @@ impl EngineBuilder {
         let shared = Arc::new(Shared {
             agg: Mutex::new(Aggregator::new(self.window, link.clock.raw())),
             link,
-            registry: Registry::new(self.label_set_limit),
+            registry: Registry::new(Limits {
+                label_sets: self.label_set_limit,
+                series: self.max_series,
+            }),
             cell: SnapshotCell::new(Arc::new(Snapshot::empty())),
             registration_errors: AtomicU64::new(0),
+            aggregator_panics: AtomicU64::new(0),
+            last_panic: Mutex::new(None),
             events_capacity: self.events_capacity,
+            #[cfg(test)]
+            inject_panic: crate::sync::AtomicBool::new(false),
         });
         let worker = if self.background {
             Some(worker::start(shared.clone(), self.interval).map_err(BuildError::Spawn)?)
@@ -230,15 +332,41 @@ pub(crate) struct Shared {
     agg: Mutex<Aggregator>,
     cell: SnapshotCell<Snapshot>,
     registration_errors: AtomicU64,
+    /// Collections of the background thread that panicked (each is caught, counted and logged
+    /// here; the thread goes on with the next interval).
+    aggregator_panics: AtomicU64,
+    last_panic: Mutex<Option<String>>,
     events_capacity: usize,
+    /// Test hook: the next collection panics while holding the aggregator lock.
+    #[cfg(test)]
+    inject_panic: crate::sync::AtomicBool,
 }
 
 impl Shared {
+    /// Counts a caught aggregator panic and keeps its message.
+    #[cfg(not(loom))]
+    fn note_panic(&self, payload: &(dyn std::any::Any + Send)) {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a non-string panic payload".to_string());
+        // Relaxed: a statistic.
+        self.aggregator_panics.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.last_panic) = Some(message);
+    }
+
     fn flush(&self) -> Arc<Snapshot> {
         let mut agg = lock(&self.agg);
-        // Relaxed: a statistic.
+        #[cfg(test)]
+        // Relaxed: a test hook.
+        if self.inject_panic.swap(false, Ordering::Relaxed) {
+            panic!("tachymeter test: injected aggregator panic");
+        }
+        // Relaxed: statistics.
         let errors = self.registration_errors.load(Ordering::Relaxed);
-        let snap = agg.collect_arc(&self.registry, &self.link, errors);
+        let panics = self.aggregator_panics.load(Ordering::Relaxed);
+        let snap = agg.collect_arc(&self.registry, &self.link, errors, panics);
         // Published while the aggregator lock is held, so sequences are published in order.
         let previous = self.cell.swap(snap.clone());
         agg.set_spare(previous);
@@ -342,13 +470,13 @@ impl Engine {
         let opts = opts.into();
         let layout = Layout::new(cfg.schema, cfg.min_value, cfg.max_value).map_err(|e| {
             RegisterError::InvalidConfig {
-                name: opts.name().to_string(),
+                name: clip(opts.name()),
                 reason: e.to_string(),
             }
         })?;
         if cfg.recent > 1 << 24 {
             return Err(RegisterError::InvalidConfig {
-                name: opts.name().to_string(),
+                name: clip(opts.name()),
                 reason: format!("recent ring of {} samples exceeds 2^24", cfg.recent),
             });
         }
@@ -415,6 +543,58 @@ impl Engine {
         &self.shared.link.clock
     }
 
+    /// The aggregator's health, read directly (not from a snapshot, which stops changing when
+    /// the aggregator does).
+    ///
+    /// ```
+    /// let engine = tachymeter::Engine::new();
+    /// let h = engine.health();
+    /// assert!(h.aggregator_running);
+    /// assert_eq!(h.aggregator_panics, 0);
+    /// ```
+    pub fn health(&self) -> Health {
+        Health {
+            aggregator_running: self.worker.as_ref().is_some_and(|w| w.is_running()),
+            // Relaxed: a statistic.
+            aggregator_panics: self.shared.aggregator_panics.load(Ordering::Relaxed),
+            last_panic: lock(&self.shared.last_panic).clone(),
+            sequence: self.shared.cell.load().sequence(),
+        }
+    }
+
+    /// A handle of `kind` that belongs to no registry: what a macro whose registration failed
+    /// records into (on a private engine), so that it never panics.
+    #[cfg(not(loom))]
+    pub(crate) fn unregistered(&self, kind: MetricKind) -> Entry {
+        let desc = Arc::new(MetricDesc {
+            name: "unregistered".into(),
+            help: String::new(),
+            unit: String::new(),
+            labels: Vec::new(),
+            kind,
+        });
+        let link = &self.shared.link;
+        match kind {
+            MetricKind::Counter => Entry::Counter(Arc::new(CounterCore::new(desc, link, ()))),
+            MetricKind::Gauge => Entry::Gauge(Arc::new(GaugeCore::new(desc, link, ()))),
+            MetricKind::Histogram => {
+                let cfg = HistogramConfig::default();
+                let layout = Layout::new(cfg.schema, cfg.min_value, cfg.max_value)
+                    .unwrap_or_else(|_| unreachable!("the default layout is valid"));
+                Entry::Histogram(Arc::new(HistogramCore::new(
+                    desc,
+                    link,
+                    HistParams { layout, recent: 0 },
+                )))
+            }
+            MetricKind::Events => Entry::Events(Arc::new(EventsCore::new(
+                desc,
+                link,
+                EventParams { capacity: 1 },
+            ))),
+        }
+    }
+
     /// Counts a registration failure that could not be returned (macros).
     #[cfg(not(loom))]
     pub(crate) fn note_registration_error(&self) {
@@ -423,6 +603,22 @@ impl Engine {
             .registration_errors
             .fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// The aggregator's health: see [`Engine::health`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Health {
+    /// True while the background aggregator thread runs (false without one: see
+    /// [`EngineBuilder::background`]).
+    pub aggregator_running: bool,
+    /// Collections of the background thread that panicked. Each is caught and counted, and
+    /// the thread goes on at the next interval; a non-zero value is a bug worth reporting.
+    pub aggregator_panics: u64,
+    /// The message of the latest such panic.
+    pub last_panic: Option<String>,
+    /// Sequence number of the latest published snapshot (0: none yet).
+    pub sequence: u64,
 }
 
 impl Drop for Engine {
@@ -437,6 +633,7 @@ impl Drop for Engine {
 mod worker {
     use super::Shared;
     use crate::sync::{Arc, AtomicBool, Ordering};
+    use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::thread::JoinHandle;
     use std::time::{Duration, Instant};
 
@@ -452,6 +649,7 @@ mod worker {
         let handle = std::thread::Builder::new()
             .name("tachymeter-aggregator".into())
             .spawn(move || {
+                // `interval` is at most 24 h (checked in `build`), so these sums cannot overflow.
                 let mut next = Instant::now() + interval;
                 // Acquire: pairs with the Release store in `stop`.
                 while !flag.load(Ordering::Acquire) {
@@ -460,7 +658,11 @@ mod worker {
                         std::thread::park_timeout(next - now);
                         continue;
                     }
-                    shared.flush();
+                    // A panic in a collection (a bug) must neither end the thread silently nor
+                    // reach the host: it is caught, counted and kept for `Engine::health`.
+                    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| shared.flush())) {
+                        shared.note_panic(payload.as_ref());
+                    }
                     next += interval;
                     if next < Instant::now() {
                         // Fell behind (a slow collection): skip missed ticks, do not burst.
@@ -472,6 +674,10 @@ mod worker {
     }
 
     impl Worker {
+        pub(super) fn is_running(&self) -> bool {
+            !self.handle.is_finished()
+        }
+
         pub(super) fn stop(self) {
             // Release: the thread's Acquire load sees it after the unpark.
             self.stop.store(true, Ordering::Release);
@@ -497,6 +703,51 @@ mod worker {
     }
 
     impl Worker {
+        pub(super) fn is_running(&self) -> bool {
+            false
+        }
+
         pub(super) fn stop(self) {}
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    /// Polls `f` until it holds, for at most 20 s (the aggregator runs every millisecond).
+    fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !f() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn an_aggregator_panic_is_counted_and_snapshots_go_on() {
+        let e = Engine::builder()
+            .interval(Duration::from_millis(1))
+            .build()
+            .unwrap();
+        let c = e.counter("after_panic_total").unwrap();
+        wait_for("a first snapshot", || e.health().sequence > 0);
+        e.shared.inject_panic.store(true, Ordering::Relaxed);
+        wait_for("the panic", || e.health().aggregator_panics == 1);
+        let h = e.health();
+        assert!(h.aggregator_running, "{h:?}");
+        assert!(h.last_panic.as_deref().unwrap().contains("injected"));
+        // The thread goes on: later snapshots are published and carry the count.
+        c.add(5);
+        let seq = h.sequence;
+        wait_for("a later snapshot", || {
+            let s = e.snapshot();
+            s.sequence() > seq + 1
+                && s.stats().aggregator_panics == 1
+                && s.counter("after_panic_total").is_some_and(|c| c.total == 5)
+        });
+        // `flush` still works after the poisoned lock.
+        assert_eq!(e.flush().counter("after_panic_total").unwrap().total, 5);
     }
 }

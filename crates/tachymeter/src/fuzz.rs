@@ -148,14 +148,35 @@ pub fn registry(data: &[u8]) {
         .max_threads(2)
         .build()
         .unwrap();
-    // Short names from a small alphabet so collisions happen; some invalid characters.
-    let alphabet = b"ab_:9-";
+    // Short names from a small alphabet so collisions happen; some invalid characters, and the
+    // suffixes that exposed names add, so that exposed-name collisions happen too.
+    let alphabet = [
+        "a", "b", "_", ":", "9", "-", "_total", "_count", "_sum", "_bucket",
+    ];
     let name = |b: &mut Bytes| -> String {
         let n = b.u8() % 4;
         (0..n)
-            .map(|_| alphabet[(b.u8() as usize) % alphabet.len()] as char)
+            .map(|_| alphabet[(b.u8() as usize) % alphabet.len()])
             .collect()
     };
+    // The exposed-name model, written from the Prometheus conventions (no units here):
+    // counters `base`, `base_total`, `base_created` where `base` drops one `_total`;
+    // gauges `name`; histograms `name` plus `_bucket`, `_sum`, `_count`, `_created`.
+    let exposed = |metric: &str, kind: MetricKind| -> Vec<String> {
+        let (base, suffixes): (&str, &[&str]) = match kind {
+            MetricKind::Counter => (
+                match metric.strip_suffix("_total") {
+                    Some(s) if !s.is_empty() => s,
+                    _ => metric,
+                },
+                &["", "_total", "_created"],
+            ),
+            MetricKind::Gauge => (metric, &[""]),
+            _ => (metric, &["", "_bucket", "_sum", "_count", "_created"]),
+        };
+        suffixes.iter().map(|s| format!("{base}{s}")).collect()
+    };
+    let mut owners: HashMap<String, String> = HashMap::new();
     let mut kinds: HashMap<String, MetricKind> = HashMap::new();
     let mut sets: HashMap<String, usize> = HashMap::new();
     let mut counts: HashMap<(String, Vec<(String, String)>), u64> = HashMap::new();
@@ -191,9 +212,14 @@ pub fn registry(data: &[u8]) {
             MetricKind::Gauge => e.gauge(opts).map(|g| g.add(1.0)),
             _ => e.histogram(opts).map(|h| h.record(1)),
         };
+        let collides = !kinds.contains_key(&metric)
+            && exposed(&metric, kind)
+                .iter()
+                .any(|n| owners.get(n).is_some_and(|o| *o != metric));
         let expect_ok = valid_name
             && valid_labels
             && kinds.get(&metric).is_none_or(|k| *k == kind)
+            && !collides
             && (counts.contains_key(&key) || sets.get(&metric).copied().unwrap_or(0) < LIMIT);
         assert_eq!(
             result.is_ok(),
@@ -204,6 +230,9 @@ pub fn registry(data: &[u8]) {
             assert!(!err.to_string().is_empty());
         } else {
             kinds.insert(metric.clone(), kind);
+            for n in exposed(&metric, kind) {
+                owners.insert(n, metric.clone());
+            }
             if !counts.contains_key(&key) {
                 *sets.entry(metric.clone()).or_default() += 1;
             }
@@ -218,7 +247,7 @@ pub fn registry(data: &[u8]) {
             .get(&n, &l)
             .expect("registered metric is in the snapshot");
         let recorded = match &m.value {
-            MetricValue::Counter(x) => x.total,
+            MetricValue::Counter(x) => x.total as u64,
             MetricValue::Gauge(x) => x.value as u64,
             MetricValue::Histogram(x) => x.cumulative.count(),
             _ => unreachable!(),

@@ -1,7 +1,8 @@
 //! The process-wide default engine and the call-site-caching macros.
 #![deny(unsafe_code)]
 
-use crate::{Counter, Engine, EventLog, Gauge, Histogram, Opts};
+use crate::registry::Entry;
+use crate::{Counter, Engine, EventLog, Gauge, Histogram, MetricKind, Opts};
 use once_cell::sync::Lazy;
 
 static GLOBAL: Lazy<Engine> = Lazy::new(Engine::new);
@@ -17,17 +18,18 @@ pub fn global() -> &'static Engine {
 
 /// A private engine without an aggregator: where macro handles whose registration failed
 /// record, so that the host never panics and the failure is counted on the global engine.
+/// Its handles belong to no registry, so no later failure of any kind can collide with them.
 static DETACHED: Lazy<Engine> = Lazy::new(|| {
     Engine::builder()
         .background(false)
         .build()
-        .expect("an engine without a thread always builds")
+        .unwrap_or_else(|e| unreachable!("an engine without a thread always builds: {e}"))
 });
 
-fn or_detached<T>(r: Result<T, crate::RegisterError>, make: impl FnOnce(&Engine) -> T) -> T {
+fn or_detached<T>(r: Result<T, crate::RegisterError>, kind: MetricKind, pick: fn(Entry) -> T) -> T {
     r.unwrap_or_else(|_| {
         global().note_registration_error();
-        make(&DETACHED)
+        pick(DETACHED.unregistered(kind))
     })
 }
 
@@ -37,72 +39,109 @@ pub mod __private {
     pub use once_cell::sync::OnceCell;
 
     pub fn counter(opts: Opts) -> Counter {
-        or_detached(global().counter(opts), |e| {
-            e.counter("detached").expect("valid name")
+        or_detached(global().counter(opts), MetricKind::Counter, |e| match e {
+            Entry::Counter(core) => Counter { core },
+            _ => unreachable!("unregistered() returns the kind asked for"),
         })
     }
     pub fn gauge(opts: Opts) -> Gauge {
-        or_detached(global().gauge(opts), |e| {
-            e.gauge("detached").expect("valid name")
+        or_detached(global().gauge(opts), MetricKind::Gauge, |e| match e {
+            Entry::Gauge(core) => Gauge { core },
+            _ => unreachable!("unregistered() returns the kind asked for"),
         })
     }
     pub fn histogram(opts: Opts) -> Histogram {
-        or_detached(global().histogram(opts), |e| {
-            e.histogram("detached").expect("valid name")
-        })
+        or_detached(
+            global().histogram(opts),
+            MetricKind::Histogram,
+            |e| match e {
+                Entry::Histogram(core) => Histogram { core },
+                _ => unreachable!("unregistered() returns the kind asked for"),
+            },
+        )
     }
     pub fn events(opts: Opts) -> EventLog {
-        or_detached(global().events(opts), |e| {
-            e.events("detached").expect("valid name")
+        or_detached(global().events(opts), MetricKind::Events, |e| match e {
+            Entry::Events(core) => EventLog { core },
+            _ => unreachable!("unregistered() returns the kind asked for"),
         })
     }
 }
 
-/// A [`Counter`] on the [`global`] engine, registered once per call site.
+/// A [`Counter`] on the [`global`] engine.
 ///
-/// Optional static labels follow the name. A name the registry rejects (invalid, or already
-/// another kind) yields a detached handle that records nowhere visible and is counted in
-/// `Stats::registration_errors`; use [`Engine::counter`] to get the error instead.
+/// Optional labels follow the name. The macros never panic: a name the registry rejects
+/// (invalid, another kind, a collision, a limit) yields a detached handle that records nowhere
+/// visible and is counted in `Stats::registration_errors`; use [`Engine::counter`] to get the
+/// error instead.
+///
+/// **Literal call sites are cached**: when the name and every label are string literals, the
+/// call site registers once and returns a `&'static Counter` (one atomic load per call after
+/// the first). **Runtime values are looked up each call**: with any non-literal name, label
+/// name or label value, the macro registers (or finds) the metric for exactly those values on
+/// every call and returns an owned [`Counter`]. That costs a registry lookup (a mutex and a few
+/// small allocations, about half a microsecond): correct, but keep such handles
+/// (`let c = counter!(...)`) outside hot loops.
 ///
 /// ```
 /// for _ in 0..3 {
 ///     tachymeter::counter!("macro_requests_total", "route" => "/").increment();
 /// }
+/// for route in ["/a", "/b", "/b"] {
+///     tachymeter::counter!("macro_routes_total", "route" => route).increment();
+/// }
 /// let snap = tachymeter::global().flush();
 /// let m = snap.get("macro_requests_total", &[("route", "/")]).unwrap();
 /// assert!(matches!(&m.value, tachymeter::MetricValue::Counter(c) if c.total == 3));
+/// let b = snap.get("macro_routes_total", &[("route", "/b")]).unwrap();
+/// assert!(matches!(&b.value, tachymeter::MetricValue::Counter(c) if c.total == 2));
 /// ```
 #[macro_export]
 macro_rules! counter {
-    ($name:expr $(, $k:expr => $v:expr)* $(,)?) => {{
+    ($name:literal $(, $k:literal => $v:literal)* $(,)?) => {{
         static HANDLE: $crate::__private::OnceCell<$crate::Counter> = $crate::__private::OnceCell::new();
         HANDLE.get_or_init(|| $crate::__private::counter($crate::Opts::new($name)$(.label($k, $v))*))
     }};
+    ($name:expr $(, $k:expr => $v:expr)* $(,)?) => {
+        $crate::__private::counter($crate::Opts::new($name)$(.label($k, $v))*)
+    };
 }
 
-/// A [`Gauge`] on the [`global`] engine, registered once per call site (see [`counter!`]).
+/// A [`Gauge`] on the [`global`] engine (literal call sites cached, runtime values looked up
+/// each call: see [`counter!`]).
 #[macro_export]
 macro_rules! gauge {
-    ($name:expr $(, $k:expr => $v:expr)* $(,)?) => {{
+    ($name:literal $(, $k:literal => $v:literal)* $(,)?) => {{
         static HANDLE: $crate::__private::OnceCell<$crate::Gauge> = $crate::__private::OnceCell::new();
         HANDLE.get_or_init(|| $crate::__private::gauge($crate::Opts::new($name)$(.label($k, $v))*))
     }};
+    ($name:expr $(, $k:expr => $v:expr)* $(,)?) => {
+        $crate::__private::gauge($crate::Opts::new($name)$(.label($k, $v))*)
+    };
 }
 
-/// A [`Histogram`] on the [`global`] engine, registered once per call site (see [`counter!`]).
+/// A [`Histogram`] on the [`global`] engine (literal call sites cached, runtime values looked
+/// up each call: see [`counter!`]).
 #[macro_export]
 macro_rules! histogram {
-    ($name:expr $(, $k:expr => $v:expr)* $(,)?) => {{
+    ($name:literal $(, $k:literal => $v:literal)* $(,)?) => {{
         static HANDLE: $crate::__private::OnceCell<$crate::Histogram> = $crate::__private::OnceCell::new();
         HANDLE.get_or_init(|| $crate::__private::histogram($crate::Opts::new($name)$(.label($k, $v))*))
     }};
+    ($name:expr $(, $k:expr => $v:expr)* $(,)?) => {
+        $crate::__private::histogram($crate::Opts::new($name)$(.label($k, $v))*)
+    };
 }
 
-/// An [`EventLog`] on the [`global`] engine, registered once per call site (see [`counter!`]).
+/// An [`EventLog`] on the [`global`] engine (literal call sites cached, runtime values looked
+/// up each call: see [`counter!`]).
 #[macro_export]
 macro_rules! events {
-    ($name:expr $(, $k:expr => $v:expr)* $(,)?) => {{
+    ($name:literal $(, $k:literal => $v:literal)* $(,)?) => {{
         static HANDLE: $crate::__private::OnceCell<$crate::EventLog> = $crate::__private::OnceCell::new();
         HANDLE.get_or_init(|| $crate::__private::events($crate::Opts::new($name)$(.label($k, $v))*))
     }};
+    ($name:expr $(, $k:expr => $v:expr)* $(,)?) => {
+        $crate::__private::events($crate::Opts::new($name)$(.label($k, $v))*)
+    };
 }

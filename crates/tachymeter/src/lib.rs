@@ -62,7 +62,7 @@ mod snapshot;
 mod sync;
 
 pub use clock::{Clock, MockClock};
-pub use engine::{BuildError, Engine, EngineBuilder, HistogramConfig};
+pub use engine::{limits, BuildError, Engine, EngineBuilder, Health, HistogramConfig};
 #[cfg(not(loom))]
 pub use global::{__private, global};
 pub use local::LocalRecorder;
@@ -71,7 +71,8 @@ pub use metric::{
     LocalTimer, Timer,
 };
 pub use registry::{
-    is_valid_label_name, is_valid_metric_name, MetricDesc, MetricKind, Opts, RegisterError,
+    exposed_names, is_valid_label_name, is_valid_metric_name, MetricDesc, MetricKind, Opts,
+    RegisterError,
 };
 pub use snapshot::{
     CounterSnapshot, Event, EventsSnapshot, GaugeSnapshot, HistogramSnapshot, MetricSnapshot,

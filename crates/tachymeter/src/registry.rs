@@ -1,9 +1,12 @@
 //! Registration (cold path): names, labels, validation, and the table of metrics.
 //!
 //! Registering the same name and labels again returns the same metric; registering a name with
-//! another kind (or a histogram with another configuration) is an error; names follow the
-//! Prometheus data model; each metric name may have at most `label_set_limit` label sets.
-//! Registration locks a mutex and allocates; recording never does.
+//! another kind, unit or help text (or a histogram with another configuration) is an error;
+//! names follow the Prometheus data model; a name whose exposed sample names (with `_total`,
+//! `_created`, `_count`, `_sum`, `_bucket` and the unit suffix, see [`exposed_names`]) collide
+//! with another name's is an error; each metric name may have at most `label_set_limit` label
+//! sets and the engine at most `max_series` series. Registration locks a mutex and allocates;
+//! recording never does.
 #![deny(unsafe_code)]
 
 use crate::metric::{CounterCore, EventsCore, GaugeCore, HistogramCore};
@@ -169,6 +172,54 @@ pub enum RegisterError {
         /// The configured limit.
         limit: usize,
     },
+    /// The engine already has `limit` series (metric name and label set pairs) in all. Do not
+    /// put ids in metric names or labels, or raise `EngineBuilder::max_series`.
+    TooManySeries {
+        /// The metric that was not registered.
+        name: String,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The name is already registered with another unit or help text. Register every label set
+    /// of a name with the same unit and help (as Prometheus' client_golang requires).
+    MetadataMismatch {
+        /// The metric.
+        name: String,
+        /// `"unit"` or `"help"`.
+        field: &'static str,
+        /// The value it was first registered with (clipped).
+        existing: String,
+        /// The value requested now (clipped).
+        requested: String,
+    },
+    /// One of the sample names this metric would be exposed under (see [`exposed_names`])
+    /// is already used by another metric: a counter `a` and a gauge `a_total`, a histogram
+    /// `lat` and a gauge `lat_count`, a counter `io` with unit `bytes` and a gauge `io_bytes`.
+    /// Exporting both would make the scrape invalid. Rename one of them.
+    NameCollision {
+        /// The metric that was not registered.
+        name: String,
+        /// The exposed sample name both would use.
+        exposed: String,
+        /// The metric already registered that uses it.
+        existing: String,
+    },
+}
+
+/// Longest name, unit or help text an error keeps, in bytes: a hostile 1 MB name must not make
+/// a 1 MB error message.
+const CLIP: usize = 128;
+
+/// `s`, or its first [`CLIP`] bytes (on a character boundary) with the full length noted.
+pub(crate) fn clip(s: &str) -> String {
+    if s.len() <= CLIP {
+        return s.to_string();
+    }
+    let mut end = CLIP;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &s[..end], s.len())
 }
 
 impl fmt::Display for RegisterError {
@@ -207,6 +258,31 @@ impl fmt::Display for RegisterError {
                 "metric {name:?} already has {limit} label sets (the limit): reduce label \
                  cardinality or raise the limit"
             ),
+            RegisterError::TooManySeries { name, limit } => write!(
+                f,
+                "cannot register {name:?}: the engine already has {limit} series (the limit \
+                 set by EngineBuilder::max_series): do not put ids in names or labels, or raise \
+                 the limit"
+            ),
+            RegisterError::MetadataMismatch {
+                name,
+                field,
+                existing,
+                requested,
+            } => write!(
+                f,
+                "metric {name:?} is already registered with {field} {existing:?}, not \
+                 {requested:?}: use the same {field} for every label set of a name"
+            ),
+            RegisterError::NameCollision {
+                name,
+                exposed,
+                existing,
+            } => write!(
+                f,
+                "metric {name:?} would be exposed as {exposed:?}, which metric {existing:?} \
+                 already uses: rename one of them"
+            ),
         }
     }
 }
@@ -226,6 +302,51 @@ pub fn is_valid_label_name(name: &str) -> bool {
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !name.starts_with("__")
+}
+
+/// The sample names a metric of this name, kind and unit is exposed under in the Prometheus
+/// text, OpenMetrics and protobuf formats: the family name (a counter's `_total` suffix removed,
+/// then `_<unit>` appended unless the name already ends with it), plus `_total` and `_created`
+/// for counters and event logs, or `_bucket`, `_sum`, `_count` and `_created` for histograms.
+/// Registration rejects a metric that shares any of these with another metric name.
+///
+/// ```
+/// use tachymeter::{exposed_names, MetricKind};
+/// assert_eq!(
+///     exposed_names("io_total", MetricKind::Counter, "bytes"),
+///     ["io_bytes", "io_bytes_total", "io_bytes_created"]
+/// );
+/// assert_eq!(exposed_names("depth", MetricKind::Gauge, ""), ["depth"]);
+/// ```
+pub fn exposed_names(name: &str, kind: MetricKind, unit: &str) -> Vec<String> {
+    let mut family = name.to_string();
+    let counter = matches!(kind, MetricKind::Counter | MetricKind::Events);
+    if counter {
+        if let Some(stripped) = name.strip_suffix("_total") {
+            if !stripped.is_empty() {
+                family.truncate(stripped.len());
+            }
+        }
+    }
+    if !unit.is_empty() {
+        // A unit starting with a digit is prefixed with `_`, as the exporters do.
+        let unit = match unit.starts_with(|c: char| c.is_ascii_digit()) {
+            true => format!("_{unit}"),
+            false => unit.to_string(),
+        };
+        if !family.ends_with(&format!("_{unit}")) {
+            family.push('_');
+            family.push_str(&unit);
+        }
+    }
+    let suffixes: &[&str] = match kind {
+        MetricKind::Counter | MetricKind::Events => &["_total", "_created"],
+        MetricKind::Gauge => &[],
+        MetricKind::Histogram => &["_bucket", "_sum", "_count", "_created"],
+    };
+    std::iter::once(family.clone())
+        .chain(suffixes.iter().map(|s| format!("{family}{s}")))
+        .collect()
 }
 
 /// A registered metric of any kind.
@@ -253,27 +374,38 @@ struct Family {
     label_sets: usize,
     /// Configuration fingerprint (histograms), compared on re-registration.
     config: String,
+    unit: String,
+    help: String,
 }
 
 #[derive(Default)]
 struct Inner {
     families: HashMap<String, Family>,
     by_key: HashMap<(String, Vec<(String, String)>), Entry>,
+    /// Every exposed sample name in use -> the metric name that uses it.
+    exposed: HashMap<String, String>,
     /// Registration order; the aggregator walks it.
     entries: Vec<Entry>,
+}
+
+/// The limits a registry enforces.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) label_sets: usize,
+    pub(crate) series: usize,
 }
 
 /// The metric table of one engine.
 pub(crate) struct Registry {
     inner: Mutex<Inner>,
-    label_set_limit: usize,
+    limits: Limits,
 }
 
 impl Registry {
-    pub(crate) fn new(label_set_limit: usize) -> Registry {
+    pub(crate) fn new(limits: Limits) -> Registry {
         Registry {
             inner: Mutex::new(Inner::default()),
-            label_set_limit,
+            limits,
         }
     }
 
@@ -289,30 +421,73 @@ impl Registry {
         let desc = validate(opts, kind)?;
         let key = (desc.name.clone(), desc.labels.clone());
         let mut inner = lock(&self.inner);
+        let inner = &mut *inner;
         if let Some(f) = inner.families.get(&desc.name) {
             if f.kind != kind {
                 return Err(RegisterError::KindMismatch {
-                    name: desc.name,
+                    name: clip(&desc.name),
                     existing: f.kind,
                     requested: kind,
                 });
             }
             if f.config != config {
-                return Err(RegisterError::ConfigMismatch { name: desc.name });
+                return Err(RegisterError::ConfigMismatch {
+                    name: clip(&desc.name),
+                });
+            }
+            for (field, existing, requested) in
+                [("unit", &f.unit, &desc.unit), ("help", &f.help, &desc.help)]
+            {
+                if existing != requested {
+                    return Err(RegisterError::MetadataMismatch {
+                        name: clip(&desc.name),
+                        field,
+                        existing: clip(existing),
+                        requested: clip(requested),
+                    });
+                }
             }
         }
         if let Some(e) = inner.by_key.get(&key) {
             return Ok(e.clone());
         }
-        let family = inner.families.entry(desc.name.clone()).or_insert(Family {
-            kind,
-            label_sets: 0,
-            config,
-        });
-        if family.label_sets >= self.label_set_limit {
+        if inner.entries.len() >= self.limits.series {
+            return Err(RegisterError::TooManySeries {
+                name: clip(&desc.name),
+                limit: self.limits.series,
+            });
+        }
+        let family = match inner.families.entry(desc.name.clone()) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                // A new name: its exposed sample names must be free.
+                let names = exposed_names(&desc.name, kind, &desc.unit);
+                if let Some((exposed, existing)) = names
+                    .iter()
+                    .find_map(|n| inner.exposed.get(n).map(|owner| (n, owner)))
+                {
+                    return Err(RegisterError::NameCollision {
+                        name: clip(&desc.name),
+                        exposed: clip(exposed),
+                        existing: clip(existing),
+                    });
+                }
+                for n in names {
+                    inner.exposed.insert(n, desc.name.clone());
+                }
+                v.insert(Family {
+                    kind,
+                    label_sets: 0,
+                    config,
+                    unit: desc.unit.clone(),
+                    help: desc.help.clone(),
+                })
+            }
+        };
+        if family.label_sets >= self.limits.label_sets {
             return Err(RegisterError::TooManyLabelSets {
-                name: desc.name,
-                limit: self.label_set_limit,
+                name: clip(&desc.name),
+                limit: self.limits.label_sets,
             });
         }
         family.label_sets += 1;
@@ -345,18 +520,21 @@ fn validate(opts: Opts, kind: MetricKind) -> Result<MetricDesc, RegisterError> {
         mut labels,
     } = opts;
     if !is_valid_metric_name(&name) {
-        return Err(RegisterError::InvalidName { name });
+        return Err(RegisterError::InvalidName { name: clip(&name) });
     }
     if !unit.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(RegisterError::InvalidUnit { metric: name, unit });
+        return Err(RegisterError::InvalidUnit {
+            metric: clip(&name),
+            unit: clip(&unit),
+        });
     }
     labels.sort_by(|a, b| a.0.cmp(&b.0));
     for (i, (l, _)) in labels.iter().enumerate() {
         let dup = i > 0 && labels[i - 1].0 == *l;
         if !is_valid_label_name(l) || dup || (kind == MetricKind::Histogram && l == "le") {
             return Err(RegisterError::InvalidLabelName {
-                metric: name.clone(),
-                label: l.clone(),
+                metric: clip(&name),
+                label: clip(l),
             });
         }
     }

@@ -15,6 +15,10 @@
 //! with `Acquire` before reading `sum`, `min` and `max`, so every value a snapshot counts is
 //! reflected in its min/max (and its sum; the sum may also include a few values whose bucket is
 //! not yet visible, corrected by the next snapshot).
+//!
+//! Counter totals and histogram sums are [`WideTotal`]s: a `u64` low word and a wrap count, so
+//! they are exact as `u128` whatever the values. The wrap branch is never taken for realistic
+//! values; when it is, the owner writes the pair under a tiny seqlock (see [`WideTotal`]).
 #![deny(unsafe_code)]
 
 use crate::ring::Ring;
@@ -34,21 +38,117 @@ pub(crate) fn bump(a: &AtomicU64, n: u64, shared: bool) {
     }
 }
 
+/// A monotonic `u128` total written as a `u64` low word plus a count of its wraps.
+///
+/// # Synchronization
+///
+/// `wraps` holds twice the number of wraps of `low`, and is odd while the owner of an exclusive
+/// slot is writing a wrap: `wraps = 2k+1; fence(Release); low = wrapped; wraps = 2k+2 (Release)`.
+/// The reader loads `wraps` (Acquire), `low`, then `fence(Acquire)` and `wraps` again, and
+/// retries if the two differ or are odd: if its `low` load saw the wrapped value, the fence pair
+/// makes the odd `wraps` visible to the second load; if its first load saw `2k+2`, the Release
+/// store makes the wrapped `low` (or a later one) visible. So a read pairs `low` with its own
+/// wrap count. In the shared overflow slot several writers `fetch_add` `low` and the one whose
+/// add wrapped adds 2 to `wraps` afterwards; a read in between can be short by 2^64 for that one
+/// snapshot (the next one is exact). Only values ≥ 2^63 in the overflow slot can do that.
+pub(crate) struct WideTotal {
+    low: AtomicU64,
+    wraps: AtomicU64,
+}
+
+impl WideTotal {
+    pub(crate) fn new() -> WideTotal {
+        WideTotal {
+            low: AtomicU64::new(0),
+            wraps: AtomicU64::new(0),
+        }
+    }
+
+    /// Adds `n`: one load and one store (or one `fetch_add` in the shared slot) unless the low
+    /// word wraps.
+    #[inline(always)]
+    pub(crate) fn add(&self, n: u64, shared: bool) {
+        if shared {
+            // Relaxed: a statistic total; the wrap count is published by `wrapped_shared`.
+            let before = self.low.fetch_add(n, Ordering::Relaxed);
+            if before.checked_add(n).is_none() {
+                self.wrapped_shared();
+            }
+            return;
+        }
+        // Relaxed: single writer (module docs).
+        let (next, wrapped) = self.low.load(Ordering::Relaxed).overflowing_add(n);
+        if wrapped {
+            self.wrapped_exclusive(next);
+        } else {
+            // Relaxed: single writer; the aggregator tolerates any past value.
+            self.low.store(next, Ordering::Relaxed);
+        }
+    }
+
+    /// The rare branch of an exclusive slot: store the wrapped low word under the seqlock.
+    #[cold]
+    #[inline(never)]
+    fn wrapped_exclusive(&self, next: u64) {
+        // Relaxed: single writer of `wraps` in an exclusive slot.
+        let w = self.wraps.load(Ordering::Relaxed);
+        // Relaxed + fence: a reader that sees the wrapped `low` also sees the odd count.
+        self.wraps.store(w + 1, Ordering::Relaxed);
+        fence(Ordering::Release);
+        // Relaxed: ordered by the fence above and the Release store below.
+        self.low.store(next, Ordering::Relaxed);
+        // Release: a reader that sees the even count also sees the wrapped `low`.
+        self.wraps.store(w + 2, Ordering::Release);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wrapped_shared(&self) {
+        // Release: a reader that sees the new count also sees the wrapped low word.
+        self.wraps.fetch_add(2, Ordering::Release);
+    }
+
+    /// The total, with `low` paired with its own wrap count (see the type's docs).
+    pub(crate) fn read(&self) -> u128 {
+        let mut attempt = 0u32;
+        loop {
+            // Acquire: pairs with the Release store that ends a wrap.
+            let w1 = self.wraps.load(Ordering::Acquire);
+            // Relaxed: validated by the re-check of `wraps`.
+            let low = self.low.load(Ordering::Relaxed);
+            // Acquire fence: if `low` came from a wrapping store, the odd count is visible.
+            fence(Ordering::Acquire);
+            let w2 = self.wraps.load(Ordering::Relaxed);
+            // A writer is inside the three stores of a wrap: wait for it (it cannot block). After
+            // many tries (a writer stopped by a debugger) give the pre-wrap reading.
+            if (w1 == w2 && w1 & 1 == 0) || attempt >= 100_000 {
+                return ((w1 >> 1) as u128) << 64 | low as u128;
+            }
+            attempt += 1;
+            if attempt < 64 {
+                crate::sync::spin_loop();
+            } else {
+                crate::sync::yield_now();
+            }
+        }
+    }
+}
+
 /// One thread's share of a counter.
 pub(crate) struct CounterShard {
-    pub(crate) total: AtomicU64,
+    pub(crate) total: WideTotal,
 }
 
 impl CounterShard {
     pub(crate) fn new() -> CachePadded<CounterShard> {
         CachePadded::new(CounterShard {
-            total: AtomicU64::new(0),
+            total: WideTotal::new(),
         })
     }
 
     #[inline(always)]
     pub(crate) fn add(&self, n: u64, shared: bool) {
-        bump(&self.total, n, shared);
+        self.total.add(n, shared);
     }
 }
 
@@ -63,10 +163,13 @@ pub(crate) struct GaugeShard {
     set_stamp: AtomicU64,
     /// f64 bits of `adds` at the time of the last set.
     set_mark: AtomicU64,
-    /// f64 bits of the sum of all adds/subs by this shard's writers.
+    /// f64 bits of the sum of all adds/subs by this shard's writers (always finite).
     adds: AtomicU64,
-    /// NaN/infinite inputs.
+    /// NaN/infinite inputs, and adds that would have made `adds` infinite.
     pub(crate) rejected: AtomicU64,
+    /// Sets in the shared overflow slot that met another thread's concurrent set and were
+    /// ordered just before it (the other value wins: last writer wins). Valid values, not errors.
+    pub(crate) set_races: AtomicU64,
 }
 
 /// A consistent read of a gauge shard.
@@ -85,6 +188,7 @@ impl GaugeShard {
             set_mark: AtomicU64::new(0),
             adds: AtomicU64::new(0f64.to_bits()),
             rejected: AtomicU64::new(0),
+            set_races: AtomicU64::new(0),
         })
     }
 
@@ -97,8 +201,9 @@ impl GaugeShard {
         // Relaxed: single writer of `seq` in an exclusive slot.
         let s = self.seq.load(Ordering::Relaxed);
         if shared {
-            // Shared slot: take the odd state by CAS; a concurrent setter already holds it,
-            // so this set loses the race (it is ordered before the other) — drop, count.
+            // Shared slot: take the odd state by CAS. If a concurrent setter holds it, this set
+            // is ordered just before that one, which overwrites it (last writer wins): nothing
+            // to store. Counted as a race, not as a rejected value.
             if s & 1 == 1
                 || self
                     .seq
@@ -106,7 +211,7 @@ impl GaugeShard {
                     .compare_exchange(s, s + 1, Ordering::Relaxed, Ordering::Relaxed)
                     .is_err()
             {
-                bump(&self.rejected, 1, true);
+                bump(&self.set_races, 1, true);
                 return;
             }
         } else {
@@ -130,18 +235,27 @@ impl GaugeShard {
             bump(&self.rejected, 1, shared);
             return;
         }
+        // An add that would make the accumulator infinite is rejected and counted: an infinite
+        // accumulator could only ever turn into NaN (inf − inf) and stick there.
         if shared {
             // Relaxed CAS loop: overflow slot only; lock-free, never blocks.
-            let _ = self
+            let updated = self
                 .adds
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
-                    Some((f64::from_bits(b) + d).to_bits())
+                    let next = f64::from_bits(b) + d;
+                    next.is_finite().then_some(next.to_bits())
                 });
+            if updated.is_err() {
+                bump(&self.rejected, 1, true);
+            }
         } else {
             // Relaxed: single writer.
-            let b = self.adds.load(Ordering::Relaxed);
-            self.adds
-                .store((f64::from_bits(b) + d).to_bits(), Ordering::Relaxed);
+            let next = f64::from_bits(self.adds.load(Ordering::Relaxed)) + d;
+            if next.is_finite() {
+                self.adds.store(next.to_bits(), Ordering::Relaxed);
+            } else {
+                bump(&self.rejected, 1, false);
+            }
         }
     }
 
@@ -178,8 +292,8 @@ impl GaugeShard {
 pub(crate) struct HistShard {
     /// Dense bucket counts laid out by the histogram's `Layout` (slot 0 = zero bucket).
     pub(crate) buckets: Box<[AtomicU64]>,
-    /// Wrapping sum of recorded values (deltas are taken with wrapping arithmetic).
-    pub(crate) sum: AtomicU64,
+    /// Exact sum of recorded values.
+    pub(crate) sum: WideTotal,
     /// Smallest recorded value, `u64::MAX` if none.
     pub(crate) min: AtomicU64,
     /// Largest recorded value, 0 if none.
@@ -200,7 +314,7 @@ impl HistShard {
     pub(crate) fn new(layout: &Layout, ring_capacity: usize, shared: bool) -> CachePadded<Self> {
         CachePadded::new(HistShard {
             buckets: (0..layout.dense_len()).map(|_| AtomicU64::new(0)).collect(),
-            sum: AtomicU64::new(0),
+            sum: WideTotal::new(),
             min: AtomicU64::new(u64::MAX),
             max: AtomicU64::new(0),
             saturated: AtomicU64::new(0),
@@ -220,7 +334,7 @@ impl HistShard {
         if saturated {
             bump(&self.saturated, 1, false);
         }
-        bump(&self.sum, v, false);
+        self.sum.add(v, false);
         // Relaxed: single writer; ordered before the bucket's Release store.
         if v < self.min.load(Ordering::Relaxed) {
             self.min.store(v, Ordering::Relaxed);
@@ -245,7 +359,7 @@ impl HistShard {
         if saturated {
             bump(&self.saturated, 1, true);
         }
-        bump(&self.sum, v, true);
+        self.sum.add(v, true);
         // Relaxed: statistics; published to the aggregator by the bucket's AcqRel below.
         self.min.fetch_min(v, Ordering::Relaxed);
         self.max.fetch_max(v, Ordering::Relaxed);

@@ -10,9 +10,15 @@ use tachymeter_histogram::HistogramData;
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Inputs rejected on the hot path: NaN/infinite gauge values, NaN/infinite/negative
-    /// `record_f64` values, gauge sets that lost a race in the shared overflow slot.
+    /// Inputs rejected on the hot path: NaN/infinite gauge values, gauge adds that would have
+    /// made a thread's accumulator infinite, NaN/infinite/negative `record_f64` values.
     pub rejected: u64,
+    /// Gauge adds dropped by the aggregator because combining threads' accumulators would have
+    /// made the value infinite (cumulative). The next `set` defines the value again.
+    pub gauge_overflows: u64,
+    /// Gauge `set`s in the shared overflow slot that met another thread's concurrent `set` and
+    /// were ordered just before it (the other value wins). Valid values, not errors.
+    pub gauge_set_races: u64,
     /// Histogram values outside the configured range, counted in an edge bucket.
     pub saturated: u64,
     /// Ring samples/events overwritten before the aggregator read them.
@@ -23,12 +29,20 @@ pub struct Stats {
     pub overflow_claims: u64,
     /// Slot claims ever made (each thread's first record into the engine, slot reuse included).
     pub slot_claims: u64,
-    /// Slots held now (≈ live recording threads).
+    /// Slots held at the time of collection: threads that have recorded into the engine and
+    /// not yet exited, plus live [`LocalRecorder`](crate::LocalRecorder)s. A thread releases
+    /// its slot in a thread-local destructor, which runs after the thread's closure returns:
+    /// the slot is free once `JoinHandle::join` returns, but not necessarily when
+    /// `std::thread::scope` returns (scoped threads are counted as finished before their
+    /// thread-local destructors run).
     pub threads_active: usize,
     /// Exclusive slots in the table.
     pub slot_capacity: usize,
     /// Registration failures through the macros (which cannot return an error).
     pub registration_errors: u64,
+    /// Background collections that panicked (caught and counted; see
+    /// [`Engine::health`](crate::Engine::health), which stays current even if snapshots stop).
+    pub aggregator_panics: u64,
     /// Time the aggregator spent collecting this snapshot.
     pub collect_time: Duration,
 }
@@ -46,10 +60,10 @@ pub struct Event {
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CounterSnapshot {
-    /// Total since the engine started (exact).
-    pub total: u64,
+    /// Total since the engine started (exact: `u128`, so no sequence of `add`s can wrap it).
+    pub total: u128,
     /// Increase during the last interval.
-    pub delta: u64,
+    pub delta: u128,
     /// `delta` per second of the last interval.
     pub rate: f64,
     /// Increase per second over the rolling window.

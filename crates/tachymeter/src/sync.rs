@@ -35,6 +35,15 @@ pub(crate) fn spin_loop() {
     loom::thread::yield_now();
 }
 
+/// Gives up the CPU in a retry loop that waits for another thread (cold paths only).
+#[inline]
+pub(crate) fn yield_now() {
+    #[cfg(not(loom))]
+    std::thread::yield_now();
+    #[cfg(loom)]
+    loom::thread::yield_now();
+}
+
 /// Locks `m`, recovering the data if a panicking thread poisoned it: every critical section in
 /// this crate leaves its data consistent at each step, so poison carries no information here.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

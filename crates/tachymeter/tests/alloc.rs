@@ -112,7 +112,7 @@ fn ten_million_records_allocate_nothing_after_warm_up() {
     let s = e.flush();
     assert_eq!(
         s.counter("c_total").unwrap().total,
-        THREADS * (2 + 3 * RECORDS_PER_THREAD)
+        u128::from(THREADS * (2 + 3 * RECORDS_PER_THREAD))
     );
     assert_eq!(
         s.histogram("h").unwrap().cumulative.count(),

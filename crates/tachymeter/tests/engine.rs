@@ -15,17 +15,22 @@ fn exact_totals_across_threads_including_exited_ones() {
     let c = e.counter("ops_total").unwrap();
     let h = e.histogram("sizes").unwrap();
     let mut expect_sum = 0u128;
-    // Threads that exit before any snapshot is taken.
+    // Threads that exit before any snapshot is taken. They are joined explicitly: a join
+    // returns after the thread's thread-local destructors (which release its slot) have run,
+    // while `thread::scope` alone may return before them (see `Stats::threads_active`).
     std::thread::scope(|s| {
-        for t in 0..4u64 {
-            let (c, h) = (&c, &h);
-            s.spawn(move || {
-                for i in 0..25_000u64 {
-                    c.add(t + 1);
-                    h.record(i % 1000 + t);
-                }
-            });
-        }
+        let handles: Vec<_> = (0..4u64)
+            .map(|t| {
+                let (c, h) = (&c, &h);
+                s.spawn(move || {
+                    for i in 0..25_000u64 {
+                        c.add(t + 1);
+                        h.record(i % 1000 + t);
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().for_each(|j| j.join().unwrap());
     });
     for t in 0..4u64 {
         expect_sum += (0..25_000u64).map(|i| (i % 1000 + t) as u128).sum::<u128>();
@@ -62,7 +67,10 @@ fn many_short_lived_threads_reuse_slots_and_keep_totals() {
     }
     let snap = e.flush();
     let expect: u64 = (1..=threads / 4).map(|b| 4 * b).sum();
-    assert_eq!(snap.counter("short_total").unwrap().total, expect);
+    assert_eq!(
+        snap.counter("short_total").unwrap().total,
+        u128::from(expect)
+    );
     let st = snap.stats();
     assert_eq!(st.slot_claims, threads);
     // An explicit (native) join returns after the thread's TLS destructor released its slot,
@@ -248,7 +256,7 @@ fn rates_windows_and_intervals_with_a_mock_clock() {
         assert_eq!(s.sequence(), i as u64 + 1);
         assert_eq!(s.interval(), Duration::from_millis(500));
         let cs = s.counter("c_total").unwrap();
-        assert_eq!(cs.delta, n);
+        assert_eq!(cs.delta, u128::from(n));
         assert!((cs.rate - n as f64 * 2.0).abs() < 1e-9);
         let hs = s.histogram("h").unwrap();
         assert_eq!(hs.interval.count(), n);

@@ -44,7 +44,7 @@ fn writers_aggregator_and_readers_for_ten_seconds() {
         .map(|_| {
             let (e, stop) = (e.clone(), stop.clone());
             std::thread::spawn(move || {
-                let (mut seq, mut total, mut checked) = (0u64, 0u64, 0u64);
+                let (mut seq, mut total, mut checked) = (0u64, 0u128, 0u64);
                 while !stop.load(Ordering::Relaxed) {
                     let s = e.snapshot();
                     assert!(s.sequence() >= seq, "sequence went backwards");
@@ -84,7 +84,7 @@ fn writers_aggregator_and_readers_for_ten_seconds() {
     let total: u64 = writers.into_iter().map(|w| w.join().unwrap()).sum();
     let checked: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
     let s = e.flush();
-    assert_eq!(s.counter("c_total").unwrap().total, total);
+    assert_eq!(s.counter("c_total").unwrap().total, u128::from(total));
     assert_eq!(s.histogram("h").unwrap().cumulative.count(), total);
     println!(
         "{total} records, {checked} snapshots checked by 4 readers, {} published in {:?}",

@@ -61,7 +61,7 @@ fn hundred_thousand_short_lived_threads() {
     let s = e.flush();
     assert_eq!(
         s.counter("c_total").unwrap().total,
-        (1..=16).sum::<u64>() + 9_999 * 55
+        (1..=16).sum::<u128>() + 9_999 * 55
     );
     let hs = s.histogram("h").unwrap();
     assert_eq!(hs.cumulative.count(), 100_006);
