@@ -17,15 +17,10 @@ MUTANTS = {
         """            let total = core
                 .shards
                 .iter()
-                // Relaxed: a monotonic single-writer total; any value read is a real past total.
-                .fold(0u64, |acc, (_, s)| {
-                    acc.wrapping_add(s.total.load(Ordering::Relaxed))
-                });
-            let delta = total.wrapping_sub(*prev);""",
-        """            let delta = core.shards.iter().fold(0u64, |acc, (_, s)| {
-                acc.wrapping_add(s.total.swap(0, Ordering::Relaxed))
-            });
-            let total = prev.wrapping_add(delta);""",
+                .fold(0u128, |acc, (_, s)| acc.saturating_add(s.total.read()));
+            let delta = total.saturating_sub(*prev);""",
+        """            let delta = core.shards.iter().fold(0u128, |acc, (_, s)| acc + s.total.take());
+            let total = *prev + delta;""",
         "counter_deltas_add_up_exactly",
     ),
     "relaxed-slot-handoff": (
@@ -59,9 +54,22 @@ MUTANTS = {
         "            if s1 == s2 || s1 != s2 {",
         "gauge_set_is_never_torn",
     ),
+    "wide-no-seqlock": (
+        "crates/tachymeter/src/shard.rs",
+        "            if (w1 == w2 && w1 & 1 == 0) || attempt >= 100_000 {",
+        "            if w1 == w1 || attempt >= 100_000 {",
+        "wide_total_wrap_is_never_torn",
+    ),
 }
 # Mutants that need a second edit to break the protocol completely.
 EXTRA = {
+    "reset-delta": (
+        "crates/tachymeter/src/shard.rs",
+        "impl WideTotal {\n",
+        "impl WideTotal {\n    pub(crate) fn take(&self) -> u128 {\n        let v = self.read();\n"
+        "        self.low.store(0, Ordering::Relaxed);\n        self.wraps.store(0, Ordering::Relaxed);\n"
+        "        v\n    }\n",
+    ),
     "relaxed-slot-handoff": (
         "crates/tachymeter/src/slots.rs",
         "self.taken[slot.index as usize].store(false, Ordering::Release);",

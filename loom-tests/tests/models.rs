@@ -27,7 +27,7 @@ fn tiny() -> HistogramConfig {
     HistogramConfig::default().schema(0).max_value(8)
 }
 
-fn counter_total(s: &Snapshot, name: &str) -> u64 {
+fn counter_total(s: &Snapshot, name: &str) -> u128 {
     s.counter(name).map_or(0, |c| c.total)
 }
 
@@ -235,5 +235,32 @@ fn gauge_set_is_never_torn() {
         );
         w.join().unwrap();
         assert_eq!(e.flush().gauge("g").unwrap().value, 11.0);
+    });
+}
+
+/// The wide total's wrap protocol (`shard::WideTotal`): while the owner's low word wraps, the
+/// aggregator never publishes a torn total (the wrapped low word without its wrap count).
+/// Fails with mutants/wide-no-seqlock (the reader ignores the wrap count's seqlock).
+#[test]
+fn wide_total_wrap_is_never_torn() {
+    loom::model(|| {
+        let e = engine(2);
+        let c = e.counter("c").unwrap();
+        let (e2, c2) = (e.clone(), c.clone());
+        let w = thread::spawn(move || {
+            let r = e2.local_recorder();
+            let lc = r.counter(&c2);
+            lc.add(u64::MAX);
+            lc.add(2);
+        });
+        let s1 = e.flush();
+        w.join().unwrap();
+        let max = u64::MAX as u128;
+        let t1 = counter_total(&s1, "c");
+        assert!(
+            t1 == 0 || t1 == max || t1 == max + 2,
+            "{t1} is not a total that ever existed"
+        );
+        assert_eq!(counter_total(&e.flush(), "c"), max + 2);
     });
 }

@@ -74,6 +74,15 @@ impl Overhead {
 }
 
 fn run(demo: DemoArgs) -> anyhow::Result<()> {
+    // Created before the run, so that a bad path is reported at once, not after the workload.
+    let output = match &demo.output {
+        Some((path, format)) => Some((
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+            path,
+            format,
+        )),
+        None => None,
+    };
     let started_at = SystemTime::now();
     let engine = Arc::new(
         Engine::builder()
@@ -167,9 +176,7 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
     view.summary(&snapshot, main_elapsed, demo.threads, &overhead);
     std::hint::black_box(checksum);
 
-    if let Some((path, format)) = &demo.output {
-        let file =
-            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    if let Some((file, path, format)) = output {
         let writer = std::io::BufWriter::new(file);
         match format {
             OutputFormat::Json => tachymeter_export::write_json(&snapshot, writer),

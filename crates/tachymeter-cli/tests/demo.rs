@@ -132,3 +132,28 @@ fn bad_flags_exit_2_with_a_message() {
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("--duration"));
 }
+
+#[test]
+fn a_bad_output_path_is_reported_before_the_run() {
+    let missing = std::env::temp_dir()
+        .join(format!("tachymeter-no-such-dir-{}", std::process::id()))
+        .join("x.json");
+    let run = bin()
+        .args(["demo", "--duration", "60s", "--threads", "1", "--no-tui"])
+        .args(["--listen", "127.0.0.1:0", "--output"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr),
+    );
+    assert_eq!(run.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("creating") && stderr.contains("x.json"),
+        "{stderr}"
+    );
+    // Nothing ran: no workload line, no overhead measurement.
+    assert!(!stdout.contains("instrumentation overhead"), "{stdout}");
+    assert!(!stdout.contains("t="), "{stdout}");
+}

@@ -69,12 +69,7 @@ impl WideTotal {
     #[inline(always)]
     pub(crate) fn add(&self, n: u64, shared: bool) {
         if shared {
-            // Relaxed: a statistic total; the wrap count is published by `wrapped_shared`.
-            let before = self.low.fetch_add(n, Ordering::Relaxed);
-            if before.checked_add(n).is_none() {
-                self.wrapped_shared();
-            }
-            return;
+            return self.add_shared(n);
         }
         // Relaxed: single writer (module docs).
         let (next, wrapped) = self.low.load(Ordering::Relaxed).overflowing_add(n);
@@ -83,6 +78,17 @@ impl WideTotal {
         } else {
             // Relaxed: single writer; the aggregator tolerates any past value.
             self.low.store(next, Ordering::Relaxed);
+        }
+    }
+
+    /// The overflow slot's path, out of line so the exclusive path is the straight one.
+    #[cold]
+    #[inline(never)]
+    fn add_shared(&self, n: u64) {
+        // Relaxed: a statistic total; the wrap count is published by `wrapped_shared`.
+        let before = self.low.fetch_add(n, Ordering::Relaxed);
+        if before.checked_add(n).is_none() {
+            self.wrapped_shared();
         }
     }
 
