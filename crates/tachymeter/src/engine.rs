@@ -3,93 +3,22 @@
 
 use crate::aggregator::Aggregator;
 use crate::clock::Clock;
-use crate::local::{Link, LocalRecorder};
+use crate::context::EngineContext;
+#[cfg(not(loom))]
+use crate::desc::MetricDesc;
+use crate::desc::{clip, HistogramConfig, MetricKind, Opts, RegisterError};
+use crate::local::LocalRecorder;
 use crate::metric::{
     Counter, CounterCore, EventLog, EventParams, EventsCore, Gauge, GaugeCore, HistParams,
     Histogram, HistogramCore,
 };
-#[cfg(not(loom))]
-use crate::registry::MetricDesc;
-use crate::registry::{clip, Entry, Limits, MetricKind, Opts, RegisterError, Registry};
+use crate::registry::{Limits, Registry};
 use crate::slots::SlotTable;
 use crate::snapshot::Snapshot;
 use crate::sync::{lock, next_engine_id, Arc, AtomicU64, Mutex, Ordering, SnapshotCell};
 use std::fmt;
 use std::time::Duration;
-use tachymeter_histogram::{Layout, DEFAULT_SCHEMA};
-
-/// Configuration of one histogram.
-///
-/// The default (schema 6, range `1..=u64::MAX`, no recent-sample ring) gives quantiles within
-/// 0.55% relative error and costs 32.8 KiB per recording thread (4,098 `u64` buckets).
-///
-/// ```
-/// use tachymeter::HistogramConfig;
-/// // 2.2% error, values above 10 s in nanoseconds saturate, keep the last 1024 raw samples.
-/// let cfg = HistogramConfig::default().schema(4).max_value(10_000_000_000).recent(1024);
-/// assert_eq!(cfg.relative_error(), tachymeter::histogram::relative_error_bound(4));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistogramConfig {
-    schema: i8,
-    min_value: u64,
-    max_value: u64,
-    recent: usize,
-}
-
-impl Default for HistogramConfig {
-    fn default() -> Self {
-        HistogramConfig {
-            schema: DEFAULT_SCHEMA,
-            min_value: 1,
-            max_value: u64::MAX,
-            recent: 0,
-        }
-    }
-}
-
-impl HistogramConfig {
-    /// Bucket schema, `-4..=8`: `2^schema` buckets per power of two (Prometheus native
-    /// histogram schemas). Higher is more precise and uses more memory.
-    pub fn schema(mut self, schema: i8) -> Self {
-        self.schema = schema;
-        self
-    }
-
-    /// Smallest non-zero value tracked exactly; smaller non-zero values saturate (default 1).
-    pub fn min_value(mut self, v: u64) -> Self {
-        self.min_value = v;
-        self
-    }
-
-    /// Largest value tracked; larger values saturate into the top bucket (default `u64::MAX`).
-    pub fn max_value(mut self, v: u64) -> Self {
-        self.max_value = v;
-        self
-    }
-
-    /// Keeps the last `n` raw samples per thread (rounded up to a power of two; 0 = off) for
-    /// exact recent percentiles. Costs one more store per record and `8·n` bytes per thread.
-    pub fn recent(mut self, n: usize) -> Self {
-        self.recent = n;
-        self
-    }
-
-    /// The worst-case relative quantile error of this configuration.
-    pub fn relative_error(&self) -> f64 {
-        tachymeter_histogram::relative_error_bound(self.schema)
-    }
-
-    /// Bytes one recording thread's shard of this histogram costs (approximately).
-    pub fn bytes_per_thread(&self) -> Option<usize> {
-        let layout = Layout::new(self.schema, self.min_value, self.max_value).ok()?;
-        Some(
-            layout.dense_len() * 8
-                + 128
-                + self.recent.next_power_of_two() * 8 * (self.recent > 0) as usize,
-        )
-    }
-}
+use tachymeter_histogram::Layout;
 
 /// Why an engine could not be built.
 #[derive(Debug)]
@@ -297,14 +226,14 @@ impl EngineBuilder {
             MAX_EVENTS_CAPACITY,
             "1 ..= 65536",
         )?;
-        let link = Arc::new(Link {
+        let context = Arc::new(EngineContext {
             id: next_engine_id(),
             slots: SlotTable::new(self.max_threads),
             clock: self.clock.clone().unwrap_or_default(),
         });
         let shared = Arc::new(Shared {
-            agg: Mutex::new(Aggregator::new(self.window, link.clock.raw())),
-            link,
+            agg: Mutex::new(Aggregator::new(self.window, context.clock.raw())),
+            context,
             registry: Registry::new(Limits {
                 label_sets: self.label_set_limit,
                 series: self.max_series,
@@ -327,7 +256,7 @@ impl EngineBuilder {
 }
 
 pub(crate) struct Shared {
-    link: Arc<Link>,
+    context: Arc<EngineContext>,
     registry: Registry,
     agg: Mutex<Aggregator>,
     cell: SnapshotCell<Snapshot>,
@@ -366,7 +295,7 @@ impl Shared {
         // Relaxed: statistics.
         let errors = self.registration_errors.load(Ordering::Relaxed);
         let panics = self.aggregator_panics.load(Ordering::Relaxed);
-        let snap = agg.collect_arc(&self.registry, &self.link, errors, panics);
+        let snap = agg.collect_arc(&self.registry, &self.context, errors, panics);
         // Published while the aggregator lock is held, so sequences are published in order.
         let previous = self.cell.swap(snap.clone());
         agg.set_spare(previous);
@@ -401,7 +330,7 @@ impl Default for Engine {
 impl fmt::Debug for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Engine")
-            .field("id", &self.shared.link.id)
+            .field("id", &self.shared.context.id)
             .field("metrics", &self.shared.registry.len())
             .field("background", &self.worker.is_some())
             .finish()
@@ -426,32 +355,26 @@ impl Engine {
 
     /// Registers (or finds) a counter.
     pub fn counter(&self, opts: impl Into<Opts>) -> Result<Counter, RegisterError> {
-        let link = &self.shared.link;
-        let e = self.shared.registry.register(
-            opts.into(),
-            MetricKind::Counter,
-            String::new(),
-            |desc| Entry::Counter(Arc::new(CounterCore::new(desc, link, ()))),
-        )?;
-        match e {
-            Entry::Counter(core) => Ok(Counter { core }),
-            _ => unreachable!("registry checks kinds"),
-        }
+        let context = &self.shared.context;
+        let core =
+            self.shared
+                .registry
+                .register(opts.into(), MetricKind::Counter, None, |desc| {
+                    Arc::new(CounterCore::new(desc, context, ()))
+                })?;
+        Ok(Counter { core })
     }
 
     /// Registers (or finds) a gauge.
     pub fn gauge(&self, opts: impl Into<Opts>) -> Result<Gauge, RegisterError> {
-        let link = &self.shared.link;
-        let e = self.shared.registry.register(
-            opts.into(),
-            MetricKind::Gauge,
-            String::new(),
-            |desc| Entry::Gauge(Arc::new(GaugeCore::new(desc, link, ()))),
-        )?;
-        match e {
-            Entry::Gauge(core) => Ok(Gauge { core }),
-            _ => unreachable!("registry checks kinds"),
-        }
+        let context = &self.shared.context;
+        let core = self
+            .shared
+            .registry
+            .register(opts.into(), MetricKind::Gauge, None, |desc| {
+                Arc::new(GaugeCore::new(desc, context, ()))
+            })?;
+        Ok(Gauge { core })
     }
 
     /// Registers (or finds) a histogram with the default [`HistogramConfig`].
@@ -466,7 +389,7 @@ impl Engine {
         opts: impl Into<Opts>,
         cfg: HistogramConfig,
     ) -> Result<Histogram, RegisterError> {
-        let link = &self.shared.link;
+        let context = &self.shared.context;
         let opts = opts.into();
         let layout = Layout::new(cfg.schema, cfg.min_value, cfg.max_value).map_err(|e| {
             RegisterError::InvalidConfig {
@@ -480,46 +403,31 @@ impl Engine {
                 reason: format!("recent ring of {} samples exceeds 2^24", cfg.recent),
             });
         }
-        let fingerprint = format!("{cfg:?}");
-        let e =
+        let recent = cfg.recent;
+        let core =
             self.shared
                 .registry
-                .register(opts, MetricKind::Histogram, fingerprint, |desc| {
-                    Entry::Histogram(Arc::new(HistogramCore::new(
+                .register(opts, MetricKind::Histogram, Some(cfg), |desc| {
+                    Arc::new(HistogramCore::new(
                         desc,
-                        link,
-                        HistParams {
-                            layout,
-                            recent: cfg.recent,
-                        },
-                    )))
+                        context,
+                        HistParams { layout, recent },
+                    ))
                 })?;
-        match e {
-            Entry::Histogram(core) => Ok(Histogram { core }),
-            _ => unreachable!("registry checks kinds"),
-        }
+        Ok(Histogram { core })
     }
 
     /// Registers (or finds) an event log with the engine's events capacity.
     pub fn events(&self, opts: impl Into<Opts>) -> Result<EventLog, RegisterError> {
-        let link = &self.shared.link;
+        let context = &self.shared.context;
         let capacity = self.shared.events_capacity;
-        let e = self.shared.registry.register(
-            opts.into(),
-            MetricKind::Events,
-            String::new(),
-            |desc| {
-                Entry::Events(Arc::new(EventsCore::new(
-                    desc,
-                    link,
-                    EventParams { capacity },
-                )))
-            },
-        )?;
-        match e {
-            Entry::Events(core) => Ok(EventLog { core }),
-            _ => unreachable!("registry checks kinds"),
-        }
+        let core =
+            self.shared
+                .registry
+                .register(opts.into(), MetricKind::Events, None, |desc| {
+                    Arc::new(EventsCore::new(desc, context, EventParams { capacity }))
+                })?;
+        Ok(EventLog { core })
     }
 
     /// The latest published snapshot. Never blocks and never touches a writer's shard.
@@ -535,12 +443,12 @@ impl Engine {
 
     /// Claims a thread slot for the calling thread; see [`LocalRecorder`].
     pub fn local_recorder(&self) -> LocalRecorder {
-        LocalRecorder::new(self.shared.link.clone())
+        LocalRecorder::new(self.shared.context.clone())
     }
 
     /// The engine clock.
     pub fn clock(&self) -> &Clock {
-        &self.shared.link.clock
+        &self.shared.context.clock
     }
 
     /// The aggregator's health, read directly (not from a snapshot, which stops changing when
@@ -562,37 +470,54 @@ impl Engine {
         }
     }
 
-    /// A handle of `kind` that belongs to no registry: what a macro whose registration failed
-    /// records into (on a private engine), so that it never panics.
+    /// The description of a handle that belongs to no registry: what a macro whose
+    /// registration failed records into (on a private engine), so that it never panics.
     #[cfg(not(loom))]
-    pub(crate) fn unregistered(&self, kind: MetricKind) -> Entry {
-        let desc = Arc::new(MetricDesc {
+    fn unregistered_desc(kind: MetricKind) -> Arc<MetricDesc> {
+        Arc::new(MetricDesc {
             name: "unregistered".into(),
             help: String::new(),
             unit: String::new(),
             labels: Vec::new(),
             kind,
-        });
-        let link = &self.shared.link;
-        match kind {
-            MetricKind::Counter => Entry::Counter(Arc::new(CounterCore::new(desc, link, ()))),
-            MetricKind::Gauge => Entry::Gauge(Arc::new(GaugeCore::new(desc, link, ()))),
-            MetricKind::Histogram => {
-                let cfg = HistogramConfig::default();
-                let layout = Layout::new(cfg.schema, cfg.min_value, cfg.max_value)
-                    .unwrap_or_else(|_| unreachable!("the default layout is valid"));
-                Entry::Histogram(Arc::new(HistogramCore::new(
-                    desc,
-                    link,
-                    HistParams { layout, recent: 0 },
-                )))
-            }
-            MetricKind::Events => Entry::Events(Arc::new(EventsCore::new(
-                desc,
-                link,
-                EventParams { capacity: 1 },
-            ))),
-        }
+        })
+    }
+
+    /// A counter of this engine that belongs to no registry (see `unregistered_desc`).
+    #[cfg(not(loom))]
+    pub(crate) fn unregistered_counter(&self) -> Counter {
+        let desc = Self::unregistered_desc(MetricKind::Counter);
+        let core = Arc::new(CounterCore::new(desc, &self.shared.context, ()));
+        Counter { core }
+    }
+
+    /// A gauge of this engine that belongs to no registry.
+    #[cfg(not(loom))]
+    pub(crate) fn unregistered_gauge(&self) -> Gauge {
+        let desc = Self::unregistered_desc(MetricKind::Gauge);
+        let core = Arc::new(GaugeCore::new(desc, &self.shared.context, ()));
+        Gauge { core }
+    }
+
+    /// A histogram (default configuration) of this engine that belongs to no registry.
+    #[cfg(not(loom))]
+    pub(crate) fn unregistered_histogram(&self) -> Histogram {
+        let desc = Self::unregistered_desc(MetricKind::Histogram);
+        let cfg = HistogramConfig::default();
+        let layout = Layout::new(cfg.schema, cfg.min_value, cfg.max_value)
+            .unwrap_or_else(|_| unreachable!("the default layout is valid"));
+        let params = HistParams { layout, recent: 0 };
+        let core = Arc::new(HistogramCore::new(desc, &self.shared.context, params));
+        Histogram { core }
+    }
+
+    /// An event log (ring of 1) of this engine that belongs to no registry.
+    #[cfg(not(loom))]
+    pub(crate) fn unregistered_events(&self) -> EventLog {
+        let desc = Self::unregistered_desc(MetricKind::Events);
+        let params = EventParams { capacity: 1 };
+        let core = Arc::new(EventsCore::new(desc, &self.shared.context, params));
+        EventLog { core }
     }
 
     /// Counts a registration failure that could not be returned (macros).

@@ -1,8 +1,7 @@
 //! The process-wide default engine and the call-site-caching macros.
 #![deny(unsafe_code)]
 
-use crate::registry::Entry;
-use crate::{Counter, Engine, EventLog, Gauge, Histogram, MetricKind, Opts};
+use crate::{Counter, Engine, EventLog, Gauge, Histogram, Opts};
 use once_cell::sync::Lazy;
 
 static GLOBAL: Lazy<Engine> = Lazy::new(Engine::new);
@@ -26,10 +25,10 @@ static DETACHED: Lazy<Engine> = Lazy::new(|| {
         .unwrap_or_else(|e| unreachable!("an engine without a thread always builds: {e}"))
 });
 
-fn or_detached<T>(r: Result<T, crate::RegisterError>, kind: MetricKind, pick: fn(Entry) -> T) -> T {
+fn or_detached<T>(r: Result<T, crate::RegisterError>, detached: impl FnOnce(&Engine) -> T) -> T {
     r.unwrap_or_else(|_| {
         global().note_registration_error();
-        pick(DETACHED.unregistered(kind))
+        detached(&DETACHED)
     })
 }
 
@@ -39,32 +38,16 @@ pub mod __private {
     pub use once_cell::sync::OnceCell;
 
     pub fn counter(opts: Opts) -> Counter {
-        or_detached(global().counter(opts), MetricKind::Counter, |e| match e {
-            Entry::Counter(core) => Counter { core },
-            _ => unreachable!("unregistered() returns the kind asked for"),
-        })
+        or_detached(global().counter(opts), Engine::unregistered_counter)
     }
     pub fn gauge(opts: Opts) -> Gauge {
-        or_detached(global().gauge(opts), MetricKind::Gauge, |e| match e {
-            Entry::Gauge(core) => Gauge { core },
-            _ => unreachable!("unregistered() returns the kind asked for"),
-        })
+        or_detached(global().gauge(opts), Engine::unregistered_gauge)
     }
     pub fn histogram(opts: Opts) -> Histogram {
-        or_detached(
-            global().histogram(opts),
-            MetricKind::Histogram,
-            |e| match e {
-                Entry::Histogram(core) => Histogram { core },
-                _ => unreachable!("unregistered() returns the kind asked for"),
-            },
-        )
+        or_detached(global().histogram(opts), Engine::unregistered_histogram)
     }
     pub fn events(opts: Opts) -> EventLog {
-        or_detached(global().events(opts), MetricKind::Events, |e| match e {
-            Entry::Events(core) => EventLog { core },
-            _ => unreachable!("unregistered() returns the kind asked for"),
-        })
+        or_detached(global().events(opts), Engine::unregistered_events)
     }
 }
 

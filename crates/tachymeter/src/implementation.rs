@@ -44,3 +44,22 @@
 //! - `stddev`: from bucket representatives around the exact mean.
 //! - Gauges: a `set` and concurrent `add`s from other threads within one interval are ordered
 //!   set-first.
+//!
+//! # Module map, and what adding a metric kind touches
+//!
+//! | module | holds |
+//! |---|---|
+//! | `sync` | the only door to atomics, locks, thread-locals and `arc-swap` (std or loom) |
+//! | `slots`, `local`, `context` | thread slots (claim, release, overflow), the thread-local slot cache and [`LocalRecorder`](crate::LocalRecorder), and the `EngineContext` every metric of an engine shares (id, slot table, clock) |
+//! | `shard/` | one file per kind: the writer's hot-path methods and the aggregator's reader methods side by side, fields private, each ordering argument in one place; `total.rs` is the exact `u128` total |
+//! | `shard_array`, `ring` | lazily allocated per-slot shards (the only `unsafe`), the overwriting single-producer ring |
+//! | `desc` | kinds, [`Opts`](crate::Opts), [`MetricDesc`](crate::MetricDesc), [`HistogramConfig`](crate::HistogramConfig), name rules, [`RegisterError`](crate::RegisterError): pure data, no engine state |
+//! | `metric` | the handles (`Counter`, …, `Local*`) and each kind's core (description, context, shards, parameters) |
+//! | `registry` | the table of one engine's metrics and its limits and collision rules |
+//! | `aggregator/` | one collector per kind pairing the kind's core with its aggregation state, plus the pass that merges them into a snapshot |
+//! | `snapshot`, `engine`, `global` | the published data, the engine (builder, registration, background thread, health), the global engine and macros |
+//!
+//! A new kind is a shard file (`shard/<kind>.rs`), a handle and core (`metric.rs`), a collector
+//! (`aggregator/<kind>.rs`) and its snapshot value (`snapshot.rs`), plus one line each where the
+//! registry's `Entry` enum, the `collector` constructor and the engine's registration method
+//! name the kinds.

@@ -44,6 +44,8 @@
 
 mod aggregator;
 mod clock;
+mod context;
+mod desc;
 mod engine;
 #[cfg(any(fuzzing, test))]
 pub mod fuzz;
@@ -62,17 +64,17 @@ mod snapshot;
 mod sync;
 
 pub use clock::{Clock, MockClock};
-pub use engine::{limits, BuildError, Engine, EngineBuilder, Health, HistogramConfig};
+pub use desc::{
+    exposed_names, is_valid_label_name, is_valid_metric_name, HistogramConfig, MetricDesc,
+    MetricKind, Opts, RegisterError,
+};
+pub use engine::{limits, BuildError, Engine, EngineBuilder, Health};
 #[cfg(not(loom))]
 pub use global::{__private, global};
 pub use local::LocalRecorder;
 pub use metric::{
     Counter, EventLog, Gauge, Histogram, LocalCounter, LocalEventLog, LocalGauge, LocalHistogram,
     LocalTimer, Timer,
-};
-pub use registry::{
-    exposed_names, is_valid_label_name, is_valid_metric_name, MetricDesc, MetricKind, Opts,
-    RegisterError,
 };
 pub use snapshot::{
     CounterSnapshot, Event, EventsSnapshot, GaugeSnapshot, HistogramSnapshot, MetricSnapshot,

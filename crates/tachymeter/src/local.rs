@@ -14,35 +14,28 @@
 //! another thread-local's destructor), the thread records into the shared overflow slot.
 #![deny(unsafe_code)]
 
-use crate::clock::Clock;
-use crate::slots::{SlotId, SlotTable};
+use crate::context::EngineContext;
+use crate::slots::SlotId;
 use crate::sync::Arc;
 use std::marker::PhantomData;
 
-/// What every metric of one engine shares: the engine id, its slot table and clock.
-pub(crate) struct Link {
-    pub(crate) id: u64,
-    pub(crate) slots: SlotTable,
-    pub(crate) clock: Clock,
-}
-
-/// The calling thread's slot in `link`'s engine.
+/// The calling thread's slot in `context`'s engine.
 #[inline]
-pub(crate) fn slot_for(engine_id: u64, link: &Arc<Link>) -> SlotId {
+pub(crate) fn slot_for(engine_id: u64, context: &Arc<EngineContext>) -> SlotId {
     #[cfg(not(loom))]
     {
         let cached = tls::CACHE.with(|c| c.get());
         if cached.engine == engine_id {
             return cached.slot;
         }
-        tls::resolve(link)
+        tls::resolve(context)
     }
     #[cfg(loom)]
     {
         // Loom models use explicit `LocalRecorder`s (thread-local destructors touching loom
         // state panic at model teardown); plain handles record into the shared slot.
         let _ = engine_id;
-        link.slots.overflow()
+        context.slots.overflow()
     }
 }
 
@@ -68,7 +61,7 @@ mod tls {
     };
 
     struct Held {
-        link: Arc<Link>,
+        context: Arc<EngineContext>,
         slot: SlotId,
     }
 
@@ -81,7 +74,7 @@ mod tls {
             // that another thread may claim once we release it below.
             CACHE.with(|c| c.set(EMPTY));
             for h in self.0.drain(..) {
-                h.link.slots.release(h.slot);
+                h.context.slots.release(h.slot);
             }
         }
     }
@@ -96,34 +89,34 @@ mod tls {
 
     #[cold]
     #[inline(never)]
-    pub(super) fn resolve(link: &Arc<Link>) -> SlotId {
+    pub(super) fn resolve(context: &Arc<EngineContext>) -> SlotId {
         let found = HELD.try_with(|held| {
             let Ok(mut held) = held.try_borrow_mut() else {
-                return link.slots.overflow();
+                return context.slots.overflow();
             };
             // Drop claims on engines nobody else references any more.
             held.0.retain(|h| {
-                let alive = Arc::strong_count(&h.link) > 1;
+                let alive = Arc::strong_count(&h.context) > 1;
                 if !alive {
-                    h.link.slots.release(h.slot);
+                    h.context.slots.release(h.slot);
                 }
                 alive
             });
-            if let Some(h) = held.0.iter().find(|h| h.link.id == link.id) {
+            if let Some(h) = held.0.iter().find(|h| h.context.id == context.id) {
                 return h.slot;
             }
-            let slot = link.slots.claim();
+            let slot = context.slots.claim();
             held.0.push(Held {
-                link: link.clone(),
+                context: context.clone(),
                 slot,
             });
             slot
         });
         // After HELD is destroyed the thread is exiting: record into the shared slot.
-        let slot = found.unwrap_or_else(|_| link.slots.overflow());
+        let slot = found.unwrap_or_else(|_| context.slots.overflow());
         CACHE.with(|c| {
             c.set(Cached {
-                engine: link.id,
+                engine: context.id,
                 slot,
             })
         });
@@ -166,17 +159,17 @@ mod tls {
 /// ```
 #[must_use = "a LocalRecorder releases its slot when dropped"]
 pub struct LocalRecorder {
-    pub(crate) link: Arc<Link>,
+    pub(crate) context: Arc<EngineContext>,
     pub(crate) slot: SlotId,
     /// `!Send + !Sync`: the slot is single-writer.
     _not_send: PhantomData<*const ()>,
 }
 
 impl LocalRecorder {
-    pub(crate) fn new(link: Arc<Link>) -> LocalRecorder {
-        let slot = link.slots.claim();
+    pub(crate) fn new(context: Arc<EngineContext>) -> LocalRecorder {
+        let slot = context.slots.claim();
         LocalRecorder {
-            link,
+            context,
             slot,
             _not_send: PhantomData,
         }
@@ -190,25 +183,25 @@ impl LocalRecorder {
     /// The slot for a metric of engine `engine_id`: ours if it is our engine, else the thread's
     /// slot in the other engine.
     #[inline]
-    pub(crate) fn slot_for(&self, engine_id: u64, link: &Arc<Link>) -> SlotId {
-        if engine_id == self.link.id {
+    pub(crate) fn slot_for(&self, engine_id: u64, context: &Arc<EngineContext>) -> SlotId {
+        if engine_id == self.context.id {
             self.slot
         } else {
-            slot_for(engine_id, link)
+            slot_for(engine_id, context)
         }
     }
 }
 
 impl Drop for LocalRecorder {
     fn drop(&mut self) {
-        self.link.slots.release(self.slot);
+        self.context.slots.release(self.slot);
     }
 }
 
 impl std::fmt::Debug for LocalRecorder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LocalRecorder")
-            .field("engine", &self.link.id)
+            .field("engine", &self.context.id)
             .field("slot", &self.slot)
             .finish()
     }

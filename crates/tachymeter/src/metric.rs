@@ -6,8 +6,9 @@
 //! skip the first two steps.
 #![deny(unsafe_code)]
 
-use crate::local::{slot_for, Link, LocalRecorder};
-use crate::registry::MetricDesc;
+use crate::context::EngineContext;
+use crate::desc::MetricDesc;
+use crate::local::{slot_for, LocalRecorder};
 use crate::shard::{CounterShard, EventShard, GaugeShard, HistShard};
 use crate::shard_array::ShardArray;
 use crate::slots::SlotId;
@@ -22,19 +23,19 @@ use tachymeter_histogram::Layout;
 pub(crate) struct Core<S, P = ()> {
     pub(crate) engine_id: u64,
     pub(crate) desc: Arc<MetricDesc>,
-    pub(crate) link: Arc<Link>,
+    pub(crate) context: Arc<EngineContext>,
     pub(crate) shards: ShardArray<CachePadded<S>>,
     pub(crate) params: P,
 }
 
 impl<S, P> Core<S, P> {
-    /// A metric of `link`'s engine with no shard allocated yet (cold path: registration).
-    pub(crate) fn new(desc: Arc<MetricDesc>, link: &Arc<Link>, params: P) -> Self {
+    /// A metric of `context`'s engine with no shard allocated yet (cold path: registration).
+    pub(crate) fn new(desc: Arc<MetricDesc>, context: &Arc<EngineContext>, params: P) -> Self {
         Core {
-            engine_id: link.id,
+            engine_id: context.id,
             desc,
-            shards: ShardArray::new(link.slots.shard_len()),
-            link: link.clone(),
+            shards: ShardArray::new(context.slots.shard_len()),
+            context: context.clone(),
             params,
         }
     }
@@ -116,7 +117,7 @@ impl Counter {
     #[inline]
     pub fn add(&self, n: u64) {
         let c = &*self.core;
-        let slot = slot_for(c.engine_id, &c.link);
+        let slot = slot_for(c.engine_id, &c.context);
         c.shard(slot).add(n, slot.shared);
     }
 
@@ -152,15 +153,15 @@ impl Gauge {
     #[inline]
     pub fn set(&self, v: f64) {
         let c = &*self.core;
-        let slot = slot_for(c.engine_id, &c.link);
-        c.shard(slot).set(v, c.link.clock.raw(), slot.shared);
+        let slot = slot_for(c.engine_id, &c.context);
+        c.shard(slot).set(v, c.context.clock.raw(), slot.shared);
     }
 
     /// Adds `d`.
     #[inline]
     pub fn add(&self, d: f64) {
         let c = &*self.core;
-        let slot = slot_for(c.engine_id, &c.link);
+        let slot = slot_for(c.engine_id, &c.context);
         c.shard(slot).add(d, slot.shared);
     }
 
@@ -205,7 +206,7 @@ impl Histogram {
     #[inline]
     pub fn record(&self, v: u64) {
         let c = &*self.core;
-        let slot = slot_for(c.engine_id, &c.link);
+        let slot = slot_for(c.engine_id, &c.context);
         c.shard(slot).record(&c.params.layout, v, slot.shared);
     }
 
@@ -214,7 +215,7 @@ impl Histogram {
     #[inline]
     pub fn record_f64(&self, v: f64) {
         let c = &*self.core;
-        let slot = slot_for(c.engine_id, &c.link);
+        let slot = slot_for(c.engine_id, &c.context);
         record_f64(c.shard(slot), &c.params.layout, v, slot.shared);
     }
 
@@ -229,7 +230,7 @@ impl Histogram {
     pub fn start_timer(&self) -> Timer<'_> {
         Timer {
             hist: self,
-            start: self.core.link.clock.raw(),
+            start: self.core.context.clock.raw(),
         }
     }
 
@@ -252,7 +253,7 @@ fn record_f64(shard: &HistShard, layout: &Layout, v: f64, shared: bool) {
         // `as` saturates values above u64::MAX.
         shard.record(layout, v.round() as u64, shared);
     } else {
-        crate::shard::bump(&shard.rejected, 1, shared);
+        shard.reject(shared);
     }
 }
 
@@ -266,7 +267,7 @@ pub struct Timer<'a> {
 impl Drop for Timer<'_> {
     #[inline]
     fn drop(&mut self) {
-        let clock = &self.hist.core.link.clock;
+        let clock = &self.hist.core.context.clock;
         self.hist.record(clock.delta_nanos(self.start, clock.raw()));
     }
 }
@@ -303,7 +304,7 @@ impl EventLog {
     #[inline]
     pub fn record_with(&self, code: u32, payload: u32) {
         let c = &*self.core;
-        let slot = slot_for(c.engine_id, &c.link);
+        let slot = slot_for(c.engine_id, &c.context);
         c.shard(slot)
             .record((code as u64) << 32 | payload as u64, slot.shared);
     }
@@ -460,7 +461,7 @@ impl LocalEventLog<'_> {
 impl LocalRecorder {
     /// A view of `c` that records into this recorder's slot.
     pub fn counter<'a>(&'a self, c: &'a Counter) -> LocalCounter<'a> {
-        let slot = self.slot_for(c.core.engine_id, &c.core.link);
+        let slot = self.slot_for(c.core.engine_id, &c.core.context);
         LocalCounter {
             shard: c.core.shard(slot),
             shared: slot.shared,
@@ -470,10 +471,10 @@ impl LocalRecorder {
 
     /// A view of `g` that records into this recorder's slot.
     pub fn gauge<'a>(&'a self, g: &'a Gauge) -> LocalGauge<'a> {
-        let slot = self.slot_for(g.core.engine_id, &g.core.link);
+        let slot = self.slot_for(g.core.engine_id, &g.core.context);
         LocalGauge {
             shard: g.core.shard(slot),
-            clock: &g.core.link.clock,
+            clock: &g.core.context.clock,
             shared: slot.shared,
             _not_send: PhantomData,
         }
@@ -481,11 +482,11 @@ impl LocalRecorder {
 
     /// A view of `h` that records into this recorder's slot.
     pub fn histogram<'a>(&'a self, h: &'a Histogram) -> LocalHistogram<'a> {
-        let slot = self.slot_for(h.core.engine_id, &h.core.link);
+        let slot = self.slot_for(h.core.engine_id, &h.core.context);
         LocalHistogram {
             shard: h.core.shard(slot),
             layout: &h.core.params.layout,
-            clock: &h.core.link.clock,
+            clock: &h.core.context.clock,
             shared: slot.shared,
             _not_send: PhantomData,
         }
@@ -493,7 +494,7 @@ impl LocalRecorder {
 
     /// A view of `e` that records into this recorder's slot.
     pub fn events<'a>(&'a self, e: &'a EventLog) -> LocalEventLog<'a> {
-        let slot = self.slot_for(e.core.engine_id, &e.core.link);
+        let slot = self.slot_for(e.core.engine_id, &e.core.context);
         LocalEventLog {
             shard: e.core.shard(slot),
             shared: slot.shared,

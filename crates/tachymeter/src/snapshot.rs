@@ -1,7 +1,7 @@
 //! [`Snapshot`]: the immutable, merged view of every metric that readers and exporters use.
 #![deny(unsafe_code)]
 
-use crate::registry::{MetricDesc, MetricKind};
+use crate::desc::{MetricDesc, MetricKind};
 use crate::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tachymeter_histogram::HistogramData;

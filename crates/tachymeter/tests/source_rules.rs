@@ -1,18 +1,35 @@
-//! Structural rules checked on the source text.
+//! Structural rules checked on the source text, where no lint can do the job.
+//!
+//! The `sync` shim re-exports `std`'s atomics, so clippy's `disallowed-types` (which resolves a
+//! path to its definition) would flag the shim's own re-exports everywhere: the rule "only
+//! `sync.rs` names `std::sync::atomic`" is about the path written, so it is checked on the text.
+//! The unsafe rules are lints instead: the crate is `#![deny(unsafe_code)]` with one
+//! `#[allow(unsafe_code)] mod shard_array`, and the workspace denies
+//! `clippy::undocumented_unsafe_blocks` and `unsafe_op_in_unsafe_fn`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-fn sources() -> Vec<(String, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let p = entry.unwrap().path();
-        if p.extension().is_some_and(|e| e == "rs") {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+fn collect(dir: &Path, out: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p: PathBuf = entry.unwrap().path();
+        if p.is_dir() {
+            collect(&p, out);
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+            let name = p.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
             out.push((name, std::fs::read_to_string(&p).unwrap()));
         }
     }
-    assert!(out.len() > 5, "found the sources");
+}
+
+/// Every `.rs` file under `src/`, with its path relative to `src/`.
+fn sources() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    collect(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut out);
+    assert!(
+        out.iter().any(|(n, _)| n.starts_with("shard/")),
+        "found the sources in subdirectories too"
+    );
     out
 }
 
@@ -45,34 +62,6 @@ fn sync_shim_is_the_only_door() {
                 text.contains("use crate::sync::thread_local;"),
                 "{name}: thread_local! must come from the sync shim"
             );
-        }
-    }
-}
-
-/// Spelled in two pieces so that this file's own text is not an unsafe block to line scanners.
-const UNSAFE_BLOCK: &str = concat!("unsafe", " {");
-
-/// `unsafe` lives only in named modules, and every block carries a SAFETY comment.
-#[test]
-fn unsafe_is_confined_and_justified() {
-    for (name, text) in sources() {
-        let lines: Vec<&str> = text.lines().collect();
-        for (i, line) in lines.iter().enumerate() {
-            let code = line.split("//").next().unwrap();
-            if code.contains(UNSAFE_BLOCK) || code.contains("unsafe impl") {
-                assert_eq!(
-                    name,
-                    "shard_array.rs",
-                    "{name}:{}: unsafe outside shard_array",
-                    i + 1
-                );
-                let window = &lines[i.saturating_sub(4)..=i];
-                assert!(
-                    window.iter().any(|l| l.contains("SAFETY:")) || line.contains("SAFETY"),
-                    "{name}:{}: unsafe without a SAFETY comment",
-                    i + 1
-                );
-            }
         }
     }
 }

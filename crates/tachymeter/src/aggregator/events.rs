@@ -1,0 +1,79 @@
+//! Event logs: totals and the merged recent events of every thread's ring.
+#![deny(unsafe_code)]
+
+use super::{push_window, recent_cap, take_value, Collect, Pass};
+use crate::desc::MetricDesc;
+use crate::metric::EventsCore;
+use crate::snapshot::{Event, EventsSnapshot, MetricValue, Stats};
+use crate::sync::Arc;
+use std::collections::VecDeque;
+
+pub(super) struct EventsCollector {
+    core: Arc<EventsCore>,
+    prev_total: u64,
+    /// Ring read position per thread slot.
+    positions: Vec<u64>,
+    recent: VecDeque<Event>,
+    overwritten: u64,
+    scratch: Vec<u64>,
+}
+
+impl EventsCollector {
+    pub(super) fn new(core: Arc<EventsCore>, slots: usize) -> Self {
+        let cap = recent_cap(core.params.capacity);
+        EventsCollector {
+            core,
+            prev_total: 0,
+            positions: vec![0; slots],
+            // A fixed capacity allocated once here, so collections never grow it.
+            recent: VecDeque::with_capacity(cap),
+            overwritten: 0,
+            scratch: Vec::new(),
+        }
+    }
+}
+
+impl Collect for EventsCollector {
+    fn desc(&self) -> &Arc<MetricDesc> {
+        &self.core.desc
+    }
+
+    fn collect(&mut self, _pass: &Pass<'_>, stats: &mut Stats, value: &mut MetricValue) {
+        let cap = recent_cap(self.core.params.capacity);
+        let mut total = 0u64;
+        for (slot, shard) in self.core.shards.iter() {
+            total = total.wrapping_add(shard.total());
+            stats.ring_dropped += shard.ring_dropped();
+            if let Some(ring) = shard.ring() {
+                self.scratch.clear();
+                let lost = ring
+                    .consumer()
+                    .read_since(&mut self.positions[slot], &mut self.scratch);
+                self.overwritten += lost;
+                stats.ring_overwritten += lost;
+                for &p in self.scratch.iter() {
+                    let ev = Event {
+                        code: (p >> 32) as u32,
+                        payload: p as u32,
+                    };
+                    push_window(&mut self.recent, ev, cap);
+                }
+            }
+        }
+        let delta = total.wrapping_sub(self.prev_total);
+        self.prev_total = total;
+        let mut out = match take_value(value) {
+            MetricValue::Events(out) => out,
+            _ => EventsSnapshot {
+                recent: Vec::with_capacity(cap),
+                ..EventsSnapshot::default()
+            },
+        };
+        out.total = total;
+        out.delta = delta;
+        out.recent.clear();
+        out.recent.extend(self.recent.iter().copied());
+        out.overwritten = self.overwritten;
+        *value = MetricValue::Events(out);
+    }
+}

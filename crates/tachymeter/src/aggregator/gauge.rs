@@ -1,0 +1,86 @@
+//! Gauges: the latest `set` across threads plus every `add` after it.
+#![deny(unsafe_code)]
+
+use super::{Collect, Pass};
+use crate::desc::MetricDesc;
+use crate::metric::GaugeCore;
+use crate::shard::GaugeRead;
+use crate::snapshot::{GaugeSnapshot, MetricValue, Stats};
+use crate::sync::Arc;
+
+pub(super) struct GaugeCollector {
+    core: Arc<GaugeCore>,
+    /// Stamp of the set the value is based on.
+    applied_stamp: u64,
+    value: f64,
+    /// Contributions dropped because they would have made the value non-finite.
+    overflows: u64,
+    /// `adds` of each thread slot at the previous collection.
+    prev_adds: Vec<f64>,
+    /// This collection's consistent shard reads (kept to reuse the allocation).
+    reads: Vec<(usize, GaugeRead)>,
+}
+
+impl GaugeCollector {
+    pub(super) fn new(core: Arc<GaugeCore>, slots: usize) -> Self {
+        GaugeCollector {
+            core,
+            applied_stamp: 0,
+            value: 0.0,
+            overflows: 0,
+            prev_adds: vec![0.0; slots],
+            reads: Vec::new(),
+        }
+    }
+}
+
+impl Collect for GaugeCollector {
+    fn desc(&self) -> &Arc<MetricDesc> {
+        &self.core.desc
+    }
+
+    fn collect(&mut self, _pass: &Pass<'_>, stats: &mut Stats, value: &mut MetricValue) {
+        let mut newest: Option<(usize, f64, u64, f64)> = None;
+        self.reads.clear();
+        for (slot, shard) in self.core.shards.iter() {
+            let counts = shard.counts();
+            stats.rejected += counts.rejected;
+            stats.gauge_set_races += counts.set_races;
+            // A shard whose writer kept the seqlock busy for every try is read next time.
+            let Some(r) = shard.read() else { continue };
+            if let Some((v, stamp, mark)) = r.set {
+                if stamp > self.applied_stamp && newest.is_none_or(|n| stamp > n.2) {
+                    newest = Some((slot, v, stamp, mark));
+                }
+            }
+            self.reads.push((slot, r));
+        }
+        let mut v = match newest {
+            Some((_, set, stamp, _)) => {
+                self.applied_stamp = stamp;
+                set
+            }
+            None => self.value,
+        };
+        for &(slot, r) in self.reads.iter() {
+            let since = match newest {
+                // The setter's own adds count only after its set.
+                Some((s, _, _, mark)) if s == slot => mark,
+                _ => self.prev_adds[slot],
+            };
+            // Each shard's accumulator is finite, but their combination can overflow: such a
+            // contribution is dropped and counted, so the value stays finite and the next `set`
+            // defines it again.
+            let next = v + (r.adds - since);
+            if next.is_finite() {
+                v = next;
+            } else {
+                self.overflows += 1;
+            }
+            self.prev_adds[slot] = r.adds;
+        }
+        stats.gauge_overflows += self.overflows;
+        self.value = v;
+        *value = MetricValue::Gauge(GaugeSnapshot { value: v });
+    }
+}

@@ -1,0 +1,123 @@
+//! Histograms: merged buckets, exact count/sum/min/max, interval and rolling-window data, and
+//! the merged recent samples of every thread's ring.
+#![deny(unsafe_code)]
+
+use super::{peak, per_sec, push_window, recent_cap, take_value, Collect, Pass};
+use crate::desc::MetricDesc;
+use crate::metric::HistogramCore;
+use crate::snapshot::{HistogramSnapshot, MetricValue, Stats};
+use crate::sync::Arc;
+use std::collections::VecDeque;
+use tachymeter_histogram::HistogramData;
+
+pub(super) struct HistogramCollector {
+    core: Arc<HistogramCore>,
+    cumulative: HistogramData,
+    /// The last `window` intervals, oldest first, and their running sum (add the newest,
+    /// subtract the one that leaves: O(buckets) per collection, not O(window × buckets)).
+    window: VecDeque<HistogramData>,
+    window_sum: HistogramData,
+    sub_scratch: HistogramData,
+    /// Ring read position per thread slot.
+    positions: Vec<u64>,
+    recent: VecDeque<u64>,
+    /// The merged dense bucket counts of this collection.
+    dense: Vec<u64>,
+    scratch: Vec<u64>,
+    merge_scratch: Vec<(i32, u64)>,
+}
+
+impl HistogramCollector {
+    pub(super) fn new(core: Arc<HistogramCore>, slots: usize) -> Self {
+        let schema = core.params.layout.schema();
+        HistogramCollector {
+            cumulative: HistogramData::empty(schema),
+            window: VecDeque::new(),
+            window_sum: HistogramData::empty(schema),
+            sub_scratch: HistogramData::empty(schema),
+            positions: vec![0; slots],
+            // Fixed capacities allocated once here, so collections never grow them.
+            recent: VecDeque::with_capacity(recent_cap(core.params.recent)),
+            dense: vec![0; core.params.layout.dense_len()],
+            scratch: Vec::new(),
+            merge_scratch: Vec::new(),
+            core,
+        }
+    }
+}
+
+impl Collect for HistogramCollector {
+    fn desc(&self) -> &Arc<MetricDesc> {
+        &self.core.desc
+    }
+
+    fn collect(&mut self, pass: &Pass<'_>, stats: &mut Stats, value: &mut MetricValue) {
+        let cap = recent_cap(self.core.params.recent);
+        self.dense.iter_mut().for_each(|d| *d = 0);
+        let (mut min, mut max, mut sum) = (u64::MAX, 0u64, 0u128);
+        let (mut rejected, mut saturated) = (0u64, 0u64);
+        for (slot, shard) in self.core.shards.iter() {
+            let r = shard.read_into(&mut self.dense);
+            sum = sum.saturating_add(r.sum);
+            min = min.min(r.min);
+            max = max.max(r.max);
+            rejected += r.rejected;
+            saturated += r.saturated;
+            stats.ring_dropped += r.ring_dropped;
+            if let Some(ring) = shard.ring() {
+                self.scratch.clear();
+                stats.ring_overwritten += ring
+                    .consumer()
+                    .read_since(&mut self.positions[slot], &mut self.scratch);
+                for &v in &self.scratch {
+                    push_window(&mut self.recent, v, cap);
+                }
+            }
+        }
+        stats.rejected += rejected;
+        stats.saturated += saturated;
+        let mut out = match take_value(value) {
+            MetricValue::Histogram(out) => out,
+            _ => HistogramSnapshot {
+                recent: Vec::with_capacity(cap),
+                ..HistogramSnapshot::default()
+            },
+        };
+        let has = |x: u64, empty: u64| (x != empty).then_some(x);
+        out.cumulative.assign_dense(
+            &self.core.params.layout,
+            &self.dense,
+            sum,
+            has(min, u64::MAX),
+            // max is 0 both for "none" and for a recorded 0: min tells them apart.
+            has(min, u64::MAX).map(|_| max),
+        );
+        out.interval.assign_delta(&out.cumulative, &self.cumulative);
+        self.cumulative.clone_from(&out.cumulative);
+        // Reuse the oldest interval's buffers for the newest, after taking it out of the sum.
+        let mut newest = match self.window.len() >= pass.window {
+            true => {
+                let oldest = self.window.pop_front().unwrap_or_default();
+                self.sub_scratch.assign_delta(&self.window_sum, &oldest);
+                std::mem::swap(&mut self.window_sum, &mut self.sub_scratch);
+                oldest
+            }
+            false => HistogramData::default(),
+        };
+        self.window_sum
+            .merge_using(&out.interval, &mut self.merge_scratch);
+        newest.clone_from(&out.interval);
+        self.window.push_back(newest);
+        out.window.clone_from(&self.window_sum);
+        out.window
+            .set_bucket_extremes(self.cumulative.min(), self.cumulative.max());
+        out.throughput = per_sec(out.window.count(), pass.window_duration);
+        out.peak_throughput = peak(self.window.iter().rev().map(|h| h.count()), pass.durations);
+        out.window_duration = pass.window_duration;
+        out.recent.clear();
+        out.recent.extend(self.recent.iter().copied());
+        out.rejected = rejected;
+        out.saturated = saturated;
+        *value = MetricValue::Histogram(out);
+    }
+}

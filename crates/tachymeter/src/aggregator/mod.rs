@@ -1,0 +1,213 @@
+//! The aggregator: `collect` merges every shard into a [`Snapshot`]; the engine publishes it.
+//!
+//! It only ever reads shards. Shard totals are monotonic, so the cumulative value of a metric is
+//! the sum of its shards' current totals, and an interval's value is the difference between two
+//! cumulative values — nothing is reset, so nothing recorded between a read and a reset can be
+//! lost. Shards of exited threads stay in the sum (their slots keep them).
+//!
+//! The aggregator's state (previous totals, rolling windows, ring read positions) sits behind
+//! the engine's aggregator mutex: the background thread and `Engine::flush` take turns; writers
+//! never touch it.
+#![deny(unsafe_code)]
+
+mod counter;
+mod events;
+mod gauge;
+mod histogram;
+
+use crate::context::EngineContext;
+use crate::desc::MetricDesc;
+use crate::registry::{Entry, Registry};
+use crate::snapshot::*;
+use crate::sync::Arc;
+use std::collections::VecDeque;
+use std::time::{Duration, SystemTime};
+
+/// One metric's aggregation: its core (to read the shards) paired with its state (previous
+/// totals, windows, ring positions). One implementation per kind, each in its own file.
+trait Collect: Send {
+    /// The metric's description.
+    fn desc(&self) -> &Arc<MetricDesc>;
+    /// Reads every shard and writes the metric's statistics into `value`, reusing its buffers
+    /// when it already holds this kind.
+    fn collect(&mut self, pass: &Pass<'_>, stats: &mut Stats, value: &mut MetricValue);
+}
+
+/// The collector of a registered metric (the one place that maps kinds to collectors).
+fn collector(entry: &Entry, slots: usize) -> Box<dyn Collect> {
+    match entry {
+        Entry::Counter(core) => Box::new(counter::CounterCollector::new(core.clone())),
+        Entry::Gauge(core) => Box::new(gauge::GaugeCollector::new(core.clone(), slots)),
+        Entry::Histogram(core) => Box::new(histogram::HistogramCollector::new(core.clone(), slots)),
+        Entry::Events(core) => Box::new(events::EventsCollector::new(core.clone(), slots)),
+    }
+}
+
+/// Takes the snapshot value out of `value` if it is of the wanted kind (to reuse its buffers),
+/// leaving a placeholder that costs no allocation.
+fn take_value(value: &mut MetricValue) -> MetricValue {
+    std::mem::replace(value, MetricValue::Gauge(GaugeSnapshot::default()))
+}
+
+/// The aggregator's private state.
+pub(crate) struct Aggregator {
+    /// Registered entries seen so far (the registry only appends).
+    entries: Vec<Entry>,
+    /// One collector per entry, same order.
+    collectors: Vec<Box<dyn Collect>>,
+    sequence: u64,
+    last_tick: u64,
+    window: usize,
+    durations: VecDeque<Duration>,
+    ring_overwritten: u64,
+    /// The previously published snapshot: rebuilt in place by the next collection when no
+    /// reader holds it any more, so steady-state publication allocates nothing.
+    spare: Option<Arc<Snapshot>>,
+}
+
+impl Aggregator {
+    pub(crate) fn new(window: usize, now_tick: u64) -> Aggregator {
+        Aggregator {
+            entries: Vec::new(),
+            collectors: Vec::new(),
+            sequence: 0,
+            last_tick: now_tick,
+            window: window.max(1),
+            durations: VecDeque::new(),
+            ring_overwritten: 0,
+            spare: None,
+        }
+    }
+
+    /// Keeps the snapshot just replaced in the publication cell for recycling.
+    pub(crate) fn set_spare(&mut self, previous: Arc<Snapshot>) {
+        self.spare = Some(previous);
+    }
+
+    /// Collects into the spare snapshot if no reader holds it, else into a new one.
+    pub(crate) fn collect_arc(
+        &mut self,
+        registry: &Registry,
+        context: &EngineContext,
+        registration_errors: u64,
+        aggregator_panics: u64,
+    ) -> Arc<Snapshot> {
+        let mut snap = match self.spare.take() {
+            // No reader holds it (strong count 1, no weak references): reuse it.
+            Some(spare) if Arc::strong_count(&spare) == 1 && Arc::weak_count(&spare) == 0 => spare,
+            _ => Arc::new(Snapshot::empty()),
+        };
+        let out = Arc::get_mut(&mut snap).expect("a fresh or unshared snapshot");
+        self.collect_into(
+            out,
+            registry,
+            context,
+            registration_errors,
+            aggregator_panics,
+        );
+        snap
+    }
+
+    /// Merges every shard into `out` (overwriting it) with the next sequence number.
+    pub(crate) fn collect_into(
+        &mut self,
+        out: &mut Snapshot,
+        registry: &Registry,
+        context: &EngineContext,
+        registration_errors: u64,
+        aggregator_panics: u64,
+    ) {
+        let started = context.clock.raw();
+        registry.extend_entries(&mut self.entries);
+        let slots = context.slots.shard_len();
+        while self.collectors.len() < self.entries.len() {
+            let c = collector(&self.entries[self.collectors.len()], slots);
+            self.collectors.push(c);
+        }
+        let now = context.clock.raw();
+        let interval = Duration::from_nanos(context.clock.delta_nanos(self.last_tick, now));
+        self.last_tick = now;
+        push_window(&mut self.durations, interval, self.window);
+        let window_duration: Duration = self.durations.iter().sum();
+        let mut stats = Stats {
+            overflow_claims: context.slots.overflow_claims(),
+            slot_claims: context.slots.claims(),
+            threads_active: context.slots.active(),
+            slot_capacity: context.slots.capacity(),
+            registration_errors,
+            aggregator_panics,
+            ..Stats::default()
+        };
+        let pass = Pass {
+            interval,
+            window: self.window,
+            window_duration,
+            durations: &self.durations,
+        };
+        // A recycled snapshot has the metrics of an earlier collection, in the same order
+        // (registration order is append-only); new metrics are appended.
+        out.metrics.truncate(self.collectors.len());
+        for (i, c) in self.collectors.iter_mut().enumerate() {
+            if i == out.metrics.len() {
+                out.metrics.push(MetricSnapshot {
+                    desc: c.desc().clone(),
+                    value: MetricValue::Counter(CounterSnapshot::default()),
+                });
+            }
+            debug_assert!(Arc::ptr_eq(&out.metrics[i].desc, c.desc()));
+            c.collect(&pass, &mut stats, &mut out.metrics[i].value);
+        }
+        self.ring_overwritten += stats.ring_overwritten;
+        stats.ring_overwritten = self.ring_overwritten;
+        stats.collect_time =
+            Duration::from_nanos(context.clock.delta_nanos(started, context.clock.raw()));
+        self.sequence += 1;
+        out.sequence = self.sequence;
+        out.time = SystemTime::now();
+        out.interval = interval;
+        out.stats = stats;
+    }
+}
+
+/// What one collection pass hands every metric: the interval just ended and the window.
+struct Pass<'a> {
+    /// Length of the interval that just ended.
+    interval: Duration,
+    /// Intervals in the rolling window.
+    window: usize,
+    /// Time covered by the window (the sum of `durations`).
+    window_duration: Duration,
+    /// The window's interval lengths, oldest first.
+    durations: &'a VecDeque<Duration>,
+}
+
+fn per_sec(n: impl Into<u128>, d: Duration) -> f64 {
+    if d.is_zero() {
+        0.0
+    } else {
+        n.into() as f64 / d.as_secs_f64()
+    }
+}
+
+fn peak<N: Into<u128>>(counts: impl Iterator<Item = N>, durations: &VecDeque<Duration>) -> f64 {
+    counts
+        .zip(durations.iter().rev())
+        .map(|(n, &d)| per_sec(n, d))
+        .fold(0.0, f64::max)
+}
+
+fn push_window<T>(q: &mut VecDeque<T>, v: T, cap: usize) {
+    q.push_back(v);
+    while q.len() > cap {
+        q.pop_front();
+    }
+}
+
+/// The merged recent-sample window of a metric whose per-thread rings hold `configured`.
+fn recent_cap(configured: usize) -> usize {
+    if configured == 0 {
+        0
+    } else {
+        configured.next_power_of_two()
+    }
+}

@@ -1,0 +1,56 @@
+//! One thread's share of a counter.
+#![deny(unsafe_code)]
+
+use super::total::WideTotal;
+use crossbeam_utils::CachePadded;
+
+/// One thread's share of a counter.
+pub(crate) struct CounterShard {
+    total: WideTotal,
+}
+
+impl CounterShard {
+    pub(crate) fn new() -> CachePadded<CounterShard> {
+        CachePadded::new(CounterShard {
+            total: WideTotal::new(),
+        })
+    }
+
+    #[inline(always)]
+    pub(crate) fn add(&self, n: u64, shared: bool) {
+        self.total.add(n, shared);
+    }
+
+    /// Reader half: the exact total (monotonic; any value read is a real past total).
+    pub(crate) fn total(&self) -> u128 {
+        self.total.read()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_padded_to_cache_lines() {
+        let a = CounterShard::new();
+        assert!(std::mem::align_of_val(&a) >= 64);
+        assert!(std::mem::size_of_val(&a) >= 64);
+        let boxed: Vec<Box<CachePadded<CounterShard>>> =
+            (0..4).map(|_| Box::new(CounterShard::new())).collect();
+        for w in boxed.windows(2) {
+            let (x, y) = (&*w[0] as *const _ as usize, &*w[1] as *const _ as usize);
+            assert!(x.abs_diff(y) >= std::mem::align_of::<CachePadded<u64>>());
+            assert_eq!(x % std::mem::align_of::<CachePadded<u64>>(), 0);
+        }
+    }
+
+    #[test]
+    fn totals_add_and_wrap_exactly() {
+        let c = CounterShard::new();
+        c.add(u64::MAX, false);
+        c.add(3, false);
+        c.add(u64::MAX, true);
+        assert_eq!(c.total(), 2 * u64::MAX as u128 + 3);
+    }
+}
