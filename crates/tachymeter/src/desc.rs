@@ -167,6 +167,18 @@ impl HistogramConfig {
         self
     }
 
+    /// The bucket layout, or why the configuration is invalid (schema outside −4..=8, an
+    /// empty range, or a recent ring above 2^24 samples).
+    pub(crate) fn layout(&self) -> Result<Layout, String> {
+        if self.recent > 1 << 24 {
+            return Err(format!(
+                "recent ring of {} samples exceeds 2^24",
+                self.recent
+            ));
+        }
+        Layout::new(self.schema, self.min_value, self.max_value).map_err(|e| e.to_string())
+    }
+
     /// The worst-case relative quantile error of this configuration.
     pub fn relative_error(&self) -> f64 {
         tachymeter_histogram::relative_error_bound(self.schema)

@@ -4,7 +4,6 @@
 use crate::aggregator::Aggregator;
 use crate::clock::Clock;
 use crate::context::EngineContext;
-#[cfg(not(loom))]
 use crate::desc::MetricDesc;
 use crate::desc::{clip, HistogramConfig, MetricKind, Opts, RegisterError};
 use crate::local::LocalRecorder;
@@ -18,7 +17,6 @@ use crate::snapshot::Snapshot;
 use crate::sync::{lock, next_engine_id, Arc, AtomicU64, Mutex, Ordering, SnapshotCell};
 use std::fmt;
 use std::time::Duration;
-use tachymeter_histogram::Layout;
 
 /// Why an engine could not be built.
 #[derive(Debug)]
@@ -272,6 +270,121 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The description of a handle that belongs to no registry: what a macro whose
+    /// registration failed records into (on a private engine), so that it never panics.
+    fn unregistered_desc(kind: MetricKind) -> Arc<MetricDesc> {
+        Arc::new(MetricDesc {
+            name: "unregistered".into(),
+            help: String::new(),
+            unit: String::new(),
+            labels: Vec::new(),
+            kind,
+        })
+    }
+
+    /// A counter of this engine that belongs to no registry (see `unregistered_desc`).
+    pub(crate) fn unregistered_counter(&self) -> Counter {
+        let desc = Self::unregistered_desc(MetricKind::Counter);
+        let core = Arc::new(CounterCore::new(desc, &self.context, ()));
+        Counter { core }
+    }
+
+    /// A gauge of this engine that belongs to no registry.
+    pub(crate) fn unregistered_gauge(&self) -> Gauge {
+        let desc = Self::unregistered_desc(MetricKind::Gauge);
+        let core = Arc::new(GaugeCore::new(desc, &self.context, ()));
+        Gauge { core }
+    }
+
+    /// A histogram (default configuration) of this engine that belongs to no registry.
+    pub(crate) fn unregistered_histogram(&self) -> Histogram {
+        let desc = Self::unregistered_desc(MetricKind::Histogram);
+        let layout = HistogramConfig::default()
+            .layout()
+            .unwrap_or_else(|_| unreachable!("the default layout is valid"));
+        let params = HistParams { layout, recent: 0 };
+        let core = Arc::new(HistogramCore::new(desc, &self.context, params));
+        Histogram { core }
+    }
+
+    /// An event log (ring of 1) of this engine that belongs to no registry.
+    pub(crate) fn unregistered_events(&self) -> EventLog {
+        let desc = Self::unregistered_desc(MetricKind::Events);
+        let params = EventParams { capacity: 1 };
+        let core = Arc::new(EventsCore::new(desc, &self.context, params));
+        EventLog { core }
+    }
+
+    /// Registers (or finds) a counter.
+    pub(crate) fn counter(&self, opts: Opts) -> Result<Counter, RegisterError> {
+        let context = &self.context;
+        let core = self
+            .registry
+            .register(opts, MetricKind::Counter, None, |desc| {
+                Arc::new(CounterCore::new(desc, context, ()))
+            })?;
+        core.revive();
+        Ok(Counter { core })
+    }
+
+    /// Registers (or finds) a gauge.
+    pub(crate) fn gauge(&self, opts: Opts) -> Result<Gauge, RegisterError> {
+        let context = &self.context;
+        let core = self
+            .registry
+            .register(opts, MetricKind::Gauge, None, |desc| {
+                Arc::new(GaugeCore::new(desc, context, ()))
+            })?;
+        core.revive();
+        Ok(Gauge { core })
+    }
+
+    /// Registers (or finds) a histogram with `cfg`. Every label set of one name must use the
+    /// same configuration.
+    pub(crate) fn histogram(
+        &self,
+        opts: Opts,
+        cfg: HistogramConfig,
+    ) -> Result<Histogram, RegisterError> {
+        let context = &self.context;
+        let layout = cfg
+            .layout()
+            .map_err(|reason| RegisterError::InvalidConfig {
+                name: clip(opts.name()),
+                reason,
+            })?;
+        let recent = cfg.recent;
+        let core = self
+            .registry
+            .register(opts, MetricKind::Histogram, Some(cfg), |desc| {
+                Arc::new(HistogramCore::new(
+                    desc,
+                    context,
+                    HistParams { layout, recent },
+                ))
+            })?;
+        core.revive();
+        Ok(Histogram { core })
+    }
+
+    /// Registers (or finds) an event log with the engine's events capacity.
+    pub(crate) fn events(&self, opts: Opts) -> Result<EventLog, RegisterError> {
+        let context = &self.context;
+        let capacity = self.events_capacity;
+        let core = self
+            .registry
+            .register(opts, MetricKind::Events, None, |desc| {
+                Arc::new(EventsCore::new(desc, context, EventParams { capacity }))
+            })?;
+        core.revive();
+        Ok(EventLog { core })
+    }
+
+    /// The registry.
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// Counts a caught aggregator panic and keeps its message.
     #[cfg(not(loom))]
     fn note_panic(&self, payload: &(dyn std::any::Any + Send)) {
@@ -353,28 +466,14 @@ impl Engine {
         EngineBuilder::default()
     }
 
-    /// Registers (or finds) a counter.
+    /// Registers (or finds) a counter. Registering a removed series again brings it back.
     pub fn counter(&self, opts: impl Into<Opts>) -> Result<Counter, RegisterError> {
-        let context = &self.shared.context;
-        let core =
-            self.shared
-                .registry
-                .register(opts.into(), MetricKind::Counter, None, |desc| {
-                    Arc::new(CounterCore::new(desc, context, ()))
-                })?;
-        Ok(Counter { core })
+        self.shared.counter(opts.into())
     }
 
     /// Registers (or finds) a gauge.
     pub fn gauge(&self, opts: impl Into<Opts>) -> Result<Gauge, RegisterError> {
-        let context = &self.shared.context;
-        let core = self
-            .shared
-            .registry
-            .register(opts.into(), MetricKind::Gauge, None, |desc| {
-                Arc::new(GaugeCore::new(desc, context, ()))
-            })?;
-        Ok(Gauge { core })
+        self.shared.gauge(opts.into())
     }
 
     /// Registers (or finds) a histogram with the default [`HistogramConfig`].
@@ -389,45 +488,65 @@ impl Engine {
         opts: impl Into<Opts>,
         cfg: HistogramConfig,
     ) -> Result<Histogram, RegisterError> {
-        let context = &self.shared.context;
-        let opts = opts.into();
-        let layout = Layout::new(cfg.schema, cfg.min_value, cfg.max_value).map_err(|e| {
-            RegisterError::InvalidConfig {
-                name: clip(opts.name()),
-                reason: e.to_string(),
-            }
-        })?;
-        if cfg.recent > 1 << 24 {
-            return Err(RegisterError::InvalidConfig {
-                name: clip(opts.name()),
-                reason: format!("recent ring of {} samples exceeds 2^24", cfg.recent),
-            });
-        }
-        let recent = cfg.recent;
-        let core =
-            self.shared
-                .registry
-                .register(opts, MetricKind::Histogram, Some(cfg), |desc| {
-                    Arc::new(HistogramCore::new(
-                        desc,
-                        context,
-                        HistParams { layout, recent },
-                    ))
-                })?;
-        Ok(Histogram { core })
+        self.shared.histogram(opts.into(), cfg)
     }
 
     /// Registers (or finds) an event log with the engine's events capacity.
     pub fn events(&self, opts: impl Into<Opts>) -> Result<EventLog, RegisterError> {
-        let context = &self.shared.context;
-        let capacity = self.shared.events_capacity;
-        let core =
-            self.shared
-                .registry
-                .register(opts.into(), MetricKind::Events, None, |desc| {
-                    Arc::new(EventsCore::new(desc, context, EventParams { capacity }))
-                })?;
-        Ok(EventLog { core })
+        self.shared.events(opts.into())
+    }
+
+    /// Declares a counter family: one name with these label names, a series per tuple of
+    /// values (see [`Family`](crate::Family)). Fails like [`counter`](Self::counter) on an
+    /// invalid name, label name or unit, or a name used otherwise.
+    pub fn counter_family(
+        &self,
+        opts: impl Into<Opts>,
+        labels: &[&str],
+    ) -> Result<crate::CounterFamily, RegisterError> {
+        self.shared.counter_family(opts.into(), labels)
+    }
+
+    /// Declares a gauge family (see [`counter_family`](Self::counter_family)).
+    pub fn gauge_family(
+        &self,
+        opts: impl Into<Opts>,
+        labels: &[&str],
+    ) -> Result<crate::GaugeFamily, RegisterError> {
+        self.shared.gauge_family(opts.into(), labels)
+    }
+
+    /// Declares a histogram family with the default configuration.
+    pub fn histogram_family(
+        &self,
+        opts: impl Into<Opts>,
+        labels: &[&str],
+    ) -> Result<crate::HistogramFamily, RegisterError> {
+        self.histogram_family_with(opts, labels, HistogramConfig::default())
+    }
+
+    /// Declares a histogram family whose series all use `cfg`.
+    pub fn histogram_family_with(
+        &self,
+        opts: impl Into<Opts>,
+        labels: &[&str],
+        cfg: HistogramConfig,
+    ) -> Result<crate::HistogramFamily, RegisterError> {
+        self.shared.histogram_family(opts.into(), labels, cfg)
+    }
+
+    /// Declares an event-log family (see [`counter_family`](Self::counter_family)).
+    pub fn events_family(
+        &self,
+        opts: impl Into<Opts>,
+        labels: &[&str],
+    ) -> Result<crate::EventsFamily, RegisterError> {
+        self.shared.events_family(opts.into(), labels)
+    }
+
+    /// The engine's shared state (for families and the macros).
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// The latest published snapshot. Never blocks and never touches a writer's shard.
@@ -468,56 +587,6 @@ impl Engine {
             last_panic: lock(&self.shared.last_panic).clone(),
             sequence: self.shared.cell.load().sequence(),
         }
-    }
-
-    /// The description of a handle that belongs to no registry: what a macro whose
-    /// registration failed records into (on a private engine), so that it never panics.
-    #[cfg(not(loom))]
-    fn unregistered_desc(kind: MetricKind) -> Arc<MetricDesc> {
-        Arc::new(MetricDesc {
-            name: "unregistered".into(),
-            help: String::new(),
-            unit: String::new(),
-            labels: Vec::new(),
-            kind,
-        })
-    }
-
-    /// A counter of this engine that belongs to no registry (see `unregistered_desc`).
-    #[cfg(not(loom))]
-    pub(crate) fn unregistered_counter(&self) -> Counter {
-        let desc = Self::unregistered_desc(MetricKind::Counter);
-        let core = Arc::new(CounterCore::new(desc, &self.shared.context, ()));
-        Counter { core }
-    }
-
-    /// A gauge of this engine that belongs to no registry.
-    #[cfg(not(loom))]
-    pub(crate) fn unregistered_gauge(&self) -> Gauge {
-        let desc = Self::unregistered_desc(MetricKind::Gauge);
-        let core = Arc::new(GaugeCore::new(desc, &self.shared.context, ()));
-        Gauge { core }
-    }
-
-    /// A histogram (default configuration) of this engine that belongs to no registry.
-    #[cfg(not(loom))]
-    pub(crate) fn unregistered_histogram(&self) -> Histogram {
-        let desc = Self::unregistered_desc(MetricKind::Histogram);
-        let cfg = HistogramConfig::default();
-        let layout = Layout::new(cfg.schema, cfg.min_value, cfg.max_value)
-            .unwrap_or_else(|_| unreachable!("the default layout is valid"));
-        let params = HistParams { layout, recent: 0 };
-        let core = Arc::new(HistogramCore::new(desc, &self.shared.context, params));
-        Histogram { core }
-    }
-
-    /// An event log (ring of 1) of this engine that belongs to no registry.
-    #[cfg(not(loom))]
-    pub(crate) fn unregistered_events(&self) -> EventLog {
-        let desc = Self::unregistered_desc(MetricKind::Events);
-        let params = EventParams { capacity: 1 };
-        let core = Arc::new(EventsCore::new(desc, &self.shared.context, params));
-        EventLog { core }
     }
 
     /// Counts a registration failure that could not be returned (macros).

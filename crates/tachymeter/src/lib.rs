@@ -47,6 +47,7 @@ mod clock;
 mod context;
 mod desc;
 mod engine;
+mod family;
 #[cfg(any(fuzzing, test))]
 pub mod fuzz;
 #[cfg(not(loom))]
@@ -69,6 +70,9 @@ pub use desc::{
     MetricKind, Opts, RegisterError,
 };
 pub use engine::{limits, BuildError, Engine, EngineBuilder, Health};
+pub use family::{
+    CounterFamily, EventsFamily, Family, FamilyRecord, GaugeFamily, HistogramFamily, OVERFLOW_VALUE,
+};
 #[cfg(not(loom))]
 pub use global::{__private, global};
 pub use local::LocalRecorder;

@@ -12,7 +12,7 @@ use crate::local::{slot_for, LocalRecorder};
 use crate::shard::{CounterShard, EventShard, GaugeShard, HistShard};
 use crate::shard_array::ShardArray;
 use crate::slots::SlotId;
-use crate::sync::Arc;
+use crate::sync::{Arc, AtomicBool, Ordering};
 use crossbeam_utils::CachePadded;
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -26,6 +26,9 @@ pub(crate) struct Core<S, P = ()> {
     pub(crate) context: Arc<EngineContext>,
     pub(crate) shards: ShardArray<CachePadded<S>>,
     pub(crate) params: P,
+    /// Set when the series was removed (it leaves the snapshots; its shards and totals stay,
+    /// and registering it again brings it back). Cold path only.
+    removed: AtomicBool,
 }
 
 impl<S, P> Core<S, P> {
@@ -37,7 +40,25 @@ impl<S, P> Core<S, P> {
             shards: ShardArray::new(context.slots.shard_len()),
             context: context.clone(),
             params,
+            removed: AtomicBool::new(false),
         }
+    }
+
+    /// Marks the series removed (the next snapshots leave it out) or present again.
+    pub(crate) fn set_removed(&self, removed: bool) {
+        // Relaxed: read by the aggregator at its next collection; no data depends on it.
+        self.removed.store(removed, Ordering::Relaxed);
+    }
+
+    /// Brings a removed series back (registration found it again).
+    pub(crate) fn revive(&self) {
+        self.set_removed(false);
+    }
+
+    /// Whether the series is removed.
+    pub(crate) fn is_removed(&self) -> bool {
+        // Relaxed: as in `set_removed`.
+        self.removed.load(Ordering::Relaxed)
     }
 }
 

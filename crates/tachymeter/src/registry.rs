@@ -108,32 +108,7 @@ impl Registry {
         let key = (desc.name.clone(), desc.labels.clone());
         let mut inner = lock(&self.inner);
         let inner = &mut *inner;
-        if let Some(f) = inner.families.get(&desc.name) {
-            if f.kind != kind {
-                return Err(RegisterError::KindMismatch {
-                    name: clip(&desc.name),
-                    existing: f.kind,
-                    requested: kind,
-                });
-            }
-            if f.config != config {
-                return Err(RegisterError::ConfigMismatch {
-                    name: clip(&desc.name),
-                });
-            }
-            for (field, existing, requested) in
-                [("unit", &f.unit, &desc.unit), ("help", &f.help, &desc.help)]
-            {
-                if existing != requested {
-                    return Err(RegisterError::MetadataMismatch {
-                        name: clip(&desc.name),
-                        field,
-                        existing: clip(existing),
-                        requested: clip(requested),
-                    });
-                }
-            }
-        }
+        check_family(inner, &desc, &config)?;
         if let Some(e) = inner.by_key.get(&key) {
             // The family check above makes the kind match; a mismatch would still be an error.
             return C::of(e).cloned().ok_or(RegisterError::KindMismatch {
@@ -148,33 +123,7 @@ impl Registry {
                 limit: self.limits.series,
             });
         }
-        let family = match inner.families.entry(desc.name.clone()) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                // A new name: its exposed sample names must be free.
-                let names = exposed_names(&desc.name, kind, &desc.unit);
-                if let Some((exposed, existing)) = names
-                    .iter()
-                    .find_map(|n| inner.exposed.get(n).map(|owner| (n, owner)))
-                {
-                    return Err(RegisterError::NameCollision {
-                        name: clip(&desc.name),
-                        exposed: clip(exposed),
-                        existing: clip(existing),
-                    });
-                }
-                for n in names {
-                    inner.exposed.insert(n, desc.name.clone());
-                }
-                v.insert(Family {
-                    kind,
-                    label_sets: 0,
-                    config,
-                    unit: desc.unit.clone(),
-                    help: desc.help.clone(),
-                })
-            }
-        };
+        let family = family_for(inner, &desc, config)?;
         if family.label_sets >= self.limits.label_sets {
             return Err(RegisterError::TooManyLabelSets {
                 name: clip(&desc.name),
@@ -189,6 +138,27 @@ impl Registry {
         Ok(core)
     }
 
+    /// Declares a label family: validates the name, the label names (`opts` carries them with
+    /// any values), unit and kind as `register` would, and creates the name's family if it is
+    /// new, without registering a series.
+    pub(crate) fn declare(
+        &self,
+        opts: Opts,
+        kind: MetricKind,
+        config: Option<HistogramConfig>,
+    ) -> Result<(), RegisterError> {
+        let desc = validate(opts, kind)?;
+        let mut inner = lock(&self.inner);
+        let inner = &mut *inner;
+        check_family(inner, &desc, &config)?;
+        family_for(inner, &desc, config).map(drop)
+    }
+
+    /// The per-name label-set limit.
+    pub(crate) fn label_set_limit(&self) -> usize {
+        self.limits.label_sets
+    }
+
     /// Number of registered metrics.
     pub(crate) fn len(&self) -> usize {
         lock(&self.inner).entries.len()
@@ -200,6 +170,77 @@ impl Registry {
         let inner = lock(&self.inner);
         if out.len() < inner.entries.len() {
             out.extend(inner.entries[out.len()..].iter().cloned());
+        }
+    }
+}
+
+/// Checks `desc` against its name's family, if it has one: same kind, configuration, unit, help.
+fn check_family(
+    inner: &Inner,
+    desc: &MetricDesc,
+    config: &Option<HistogramConfig>,
+) -> Result<(), RegisterError> {
+    let Some(f) = inner.families.get(&desc.name) else {
+        return Ok(());
+    };
+    if f.kind != desc.kind {
+        return Err(RegisterError::KindMismatch {
+            name: clip(&desc.name),
+            existing: f.kind,
+            requested: desc.kind,
+        });
+    }
+    if f.config != *config {
+        return Err(RegisterError::ConfigMismatch {
+            name: clip(&desc.name),
+        });
+    }
+    for (field, existing, requested) in
+        [("unit", &f.unit, &desc.unit), ("help", &f.help, &desc.help)]
+    {
+        if existing != requested {
+            return Err(RegisterError::MetadataMismatch {
+                name: clip(&desc.name),
+                field,
+                existing: clip(existing),
+                requested: clip(requested),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The family of `desc`'s name, created (after checking that its exposed sample names are
+/// free) if the name is new.
+fn family_for<'a>(
+    inner: &'a mut Inner,
+    desc: &MetricDesc,
+    config: Option<HistogramConfig>,
+) -> Result<&'a mut Family, RegisterError> {
+    match inner.families.entry(desc.name.clone()) {
+        std::collections::hash_map::Entry::Occupied(o) => Ok(o.into_mut()),
+        std::collections::hash_map::Entry::Vacant(v) => {
+            let names = exposed_names(&desc.name, desc.kind, &desc.unit);
+            if let Some((exposed, existing)) = names
+                .iter()
+                .find_map(|n| inner.exposed.get(n).map(|owner| (n, owner)))
+            {
+                return Err(RegisterError::NameCollision {
+                    name: clip(&desc.name),
+                    exposed: clip(exposed),
+                    existing: clip(existing),
+                });
+            }
+            for n in names {
+                inner.exposed.insert(n, desc.name.clone());
+            }
+            Ok(v.insert(Family {
+                kind: desc.kind,
+                label_sets: 0,
+                config,
+                unit: desc.unit.clone(),
+                help: desc.help.clone(),
+            }))
         }
     }
 }

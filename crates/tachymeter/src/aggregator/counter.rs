@@ -31,6 +31,10 @@ impl Collect for CounterCollector {
         &self.core.desc
     }
 
+    fn removed(&self) -> bool {
+        self.core.is_removed()
+    }
+
     fn collect(&mut self, pass: &Pass<'_>, _stats: &mut Stats, value: &mut MetricValue) {
         // Each shard total is monotonic and exact: any value read is a real past total, so the
         // sum never goes backwards and no record is lost between two reads (nothing is reset).

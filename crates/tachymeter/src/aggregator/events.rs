@@ -38,6 +38,10 @@ impl Collect for EventsCollector {
         &self.core.desc
     }
 
+    fn removed(&self) -> bool {
+        self.core.is_removed()
+    }
+
     fn collect(&mut self, _pass: &Pass<'_>, stats: &mut Stats, value: &mut MetricValue) {
         let cap = recent_cap(self.core.params.capacity);
         let mut total = 0u64;

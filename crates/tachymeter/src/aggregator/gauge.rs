@@ -39,6 +39,10 @@ impl Collect for GaugeCollector {
         &self.core.desc
     }
 
+    fn removed(&self) -> bool {
+        self.core.is_removed()
+    }
+
     fn collect(&mut self, _pass: &Pass<'_>, stats: &mut Stats, value: &mut MetricValue) {
         let mut newest: Option<(usize, f64, u64, f64)> = None;
         self.reads.clear();

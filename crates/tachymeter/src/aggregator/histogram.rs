@@ -51,6 +51,10 @@ impl Collect for HistogramCollector {
         &self.core.desc
     }
 
+    fn removed(&self) -> bool {
+        self.core.is_removed()
+    }
+
     fn collect(&mut self, pass: &Pass<'_>, stats: &mut Stats, value: &mut MetricValue) {
         let cap = recent_cap(self.core.params.recent);
         self.dense.iter_mut().for_each(|d| *d = 0);

@@ -28,6 +28,8 @@ use std::time::{Duration, SystemTime};
 trait Collect: Send {
     /// The metric's description.
     fn desc(&self) -> &Arc<MetricDesc>;
+    /// Whether the series was removed (left out of snapshots until registered again).
+    fn removed(&self) -> bool;
     /// Reads every shard and writes the metric's statistics into `value`, reusing its buffers
     /// when it already holds this kind.
     fn collect(&mut self, pass: &Pass<'_>, stats: &mut Stats, value: &mut MetricValue);
@@ -146,17 +148,25 @@ impl Aggregator {
         };
         // A recycled snapshot has the metrics of an earlier collection, in the same order
         // (registration order is append-only); new metrics are appended.
-        out.metrics.truncate(self.collectors.len());
-        for (i, c) in self.collectors.iter_mut().enumerate() {
-            if i == out.metrics.len() {
+        // Removed series are skipped (their state waits, in case they are registered again);
+        // a position whose metric changed gets the new description (its buffers are reused).
+        let mut n = 0;
+        for c in self.collectors.iter_mut() {
+            if c.removed() {
+                continue;
+            }
+            if n == out.metrics.len() {
                 out.metrics.push(MetricSnapshot {
                     desc: c.desc().clone(),
                     value: MetricValue::Counter(CounterSnapshot::default()),
                 });
+            } else if !Arc::ptr_eq(&out.metrics[n].desc, c.desc()) {
+                out.metrics[n].desc = c.desc().clone();
             }
-            debug_assert!(Arc::ptr_eq(&out.metrics[i].desc, c.desc()));
-            c.collect(&pass, &mut stats, &mut out.metrics[i].value);
+            c.collect(&pass, &mut stats, &mut out.metrics[n].value);
+            n += 1;
         }
+        out.metrics.truncate(n);
         self.ring_overwritten += stats.ring_overwritten;
         stats.ring_overwritten = self.ring_overwritten;
         stats.collect_time =

@@ -1,0 +1,498 @@
+//! Label families: one metric name with fixed label names, and one series per tuple of label
+//! values, found without a lock or an allocation.
+//!
+//! A family keeps its series in an open-addressing table of fixed capacity (twice the family's
+//! series limit, rounded up to a power of two, so it never fills). A slot is written once, under
+//! the family's insert lock, by publishing a boxed series through the same set-once pointer
+//! array the per-thread shards use ([`ShardArray`]); lookups hash the values, probe with
+//! `Acquire` loads and compare the strings in place. A lookup that misses takes the cold path:
+//! the lock, a second probe, and registration of the new series in the engine's registry.
+//! Series are never freed before the family: a handle returned by [`Family::with`] borrows the
+//! family and stays valid; removing a series only hides it from snapshots.
+//!
+//! Beyond the limit (the engine's `label_set_limit` minus one, kept for the overflow series), a
+//! new tuple of values is recorded into one **overflow series** whose every label value is
+//! [`OVERFLOW_VALUE`], and counted ([`Family::overflowed`]); so is a call with the wrong number
+//! of values. Recording never fails and never panics.
+#![deny(unsafe_code)]
+
+use crate::desc::{HistogramConfig, MetricKind, Opts, RegisterError};
+use crate::engine::Shared;
+use crate::metric::{Counter, EventLog, Gauge, Histogram};
+use crate::shard_array::ShardArray;
+use crate::sync::{lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
+use std::hash::BuildHasher;
+
+/// The label value every label of a family's overflow series carries.
+pub const OVERFLOW_VALUE: &str = "__overflow__";
+
+/// A counter family: see [`Family`].
+pub type CounterFamily = Family<Counter>;
+/// A gauge family: see [`Family`].
+pub type GaugeFamily = Family<Gauge>;
+/// A histogram family: see [`Family`].
+pub type HistogramFamily = Family<Histogram>;
+/// An event-log family: see [`Family`].
+pub type EventsFamily = Family<EventLog>;
+
+/// One series of a family: its label values and its handle.
+struct Series<H> {
+    hash: u64,
+    /// Set by `remove`; a lookup that finds it set brings the series back (cold path).
+    removed: AtomicBool,
+    values: Box<[Box<str>]>,
+    handle: H,
+}
+
+/// How a family makes, hides and replaces its kind of handle (set by the constructor).
+pub(crate) struct KindOps<H> {
+    register: fn(&Shared, Opts, &Option<HistogramConfig>) -> Result<H, RegisterError>,
+    unregistered: fn(&Shared) -> H,
+    /// Hides the series from snapshots (`true`) or shows it again (`false`).
+    set_removed: fn(&H, bool),
+}
+
+struct Inner<H> {
+    shared: Arc<Shared>,
+    /// Name, help and unit of every series (labels are added per series).
+    template: Opts,
+    label_names: Box<[String]>,
+    config: Option<HistogramConfig>,
+    ops: KindOps<H>,
+    table: ShardArray<Series<H>>,
+    mask: usize,
+    /// Series the table may hold (the overflow series is kept apart).
+    limit: usize,
+    /// Series in the table (written under `insert`, read without it).
+    len: AtomicUsize,
+    /// Serialises inserts.
+    insert: Mutex<()>,
+    /// The overflow series, made on first use.
+    overflow: once_cell::sync::OnceCell<H>,
+    /// Records routed to the overflow series (limit reached or wrong number of values).
+    overflowed: AtomicU64,
+    hasher: foldhash::fast::RandomState,
+}
+
+/// A metric name with fixed label names: `with(&values)` finds (or registers) the series for
+/// those label values.
+///
+/// A lookup of an existing series takes no lock and allocates nothing: it hashes the values
+/// and compares them in place (about 10 ns for two short values). The returned handle borrows
+/// the family; clone it to keep it. Cloning the family is cheap (an `Arc`).
+///
+/// ```
+/// use tachymeter::{Engine, Opts};
+/// let engine = Engine::builder().background(false).build().unwrap();
+/// let requests = engine
+///     .counter_family(Opts::new("http_requests_total").help("Requests."), &["route", "method"])
+///     .unwrap();
+/// for (route, method) in [("/api", "GET"), ("/api", "POST"), ("/api", "GET")] {
+///     requests.with(&[route, method]).increment();
+/// }
+/// requests.record(&["/health", "GET"], 5); // the same, in one call
+/// let snap = engine.flush();
+/// let get = snap.get("http_requests_total", &[("method", "GET"), ("route", "/api")]);
+/// assert!(matches!(&get.unwrap().value, tachymeter::MetricValue::Counter(c) if c.total == 2));
+/// requests.remove(&["/health", "GET"]); // leaves the next snapshot
+/// assert!(engine.flush().get("http_requests_total", &[("method", "GET"), ("route", "/health")]).is_none());
+/// ```
+pub struct Family<H> {
+    inner: Arc<Inner<H>>,
+}
+
+impl<H> Clone for Family<H> {
+    fn clone(&self) -> Self {
+        Family {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<H> std::fmt::Debug for Family<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Family")
+            .field("name", &self.inner.template.name())
+            .field("labels", &self.inner.label_names)
+            .field("series", &self.len())
+            .finish()
+    }
+}
+
+impl<H> Family<H> {
+    /// Declares the family in `shared`'s registry (validating the name, label names, unit and
+    /// kind) and builds its empty table.
+    fn new(
+        shared: &Arc<Shared>,
+        opts: Opts,
+        label_names: &[&str],
+        kind: MetricKind,
+        config: Option<HistogramConfig>,
+        ops: KindOps<H>,
+    ) -> Result<Family<H>, RegisterError> {
+        let mut check = opts.clone();
+        for l in label_names {
+            check = check.label(*l, "");
+        }
+        shared.registry().declare(check, kind, config.clone())?;
+        // One label set is kept for the overflow series.
+        let limit = shared.registry().label_set_limit().saturating_sub(1).max(1);
+        let capacity = (2 * limit).next_power_of_two();
+        Ok(Family {
+            inner: Arc::new(Inner {
+                shared: shared.clone(),
+                template: opts,
+                label_names: label_names.iter().map(|l| l.to_string()).collect(),
+                config,
+                ops,
+                table: ShardArray::new(capacity),
+                mask: capacity - 1,
+                limit,
+                len: AtomicUsize::new(0),
+                insert: Mutex::new(()),
+                overflow: once_cell::sync::OnceCell::new(),
+                overflowed: AtomicU64::new(0),
+                hasher: foldhash::fast::RandomState::default(),
+            }),
+        })
+    }
+
+    /// A family that records everything into one handle belonging to no registry (what the
+    /// macros use when a family's registration failed, so that they never panic).
+    #[cfg(not(loom))]
+    pub(crate) fn detached(shared: &Arc<Shared>, label_names: &[&str], ops: KindOps<H>) -> Self {
+        let overflow = once_cell::sync::OnceCell::new();
+        let _ = overflow.set((ops.unregistered)(shared));
+        Family {
+            inner: Arc::new(Inner {
+                shared: shared.clone(),
+                template: Opts::new("unregistered"),
+                label_names: label_names.iter().map(|l| l.to_string()).collect(),
+                config: None,
+                ops,
+                table: ShardArray::new(1),
+                mask: 0,
+                limit: 0,
+                len: AtomicUsize::new(0),
+                insert: Mutex::new(()),
+                overflow,
+                overflowed: AtomicU64::new(0),
+                hasher: foldhash::fast::RandomState::default(),
+            }),
+        }
+    }
+
+    /// The handle of the series with these label values (in the order of the label names),
+    /// registering it on first use.
+    #[inline]
+    pub fn with(&self, values: &[&str]) -> &H {
+        let inner = &*self.inner;
+        let hash = inner.hasher.hash_one(values);
+        match inner.find(hash, values) {
+            // Relaxed: a flag of the cold path; the handle is valid either way.
+            Some(series) if !series.removed.load(Ordering::Relaxed) => &series.handle,
+            _ => self.with_cold(hash, values),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn with_cold(&self, hash: u64, values: &[&str]) -> &H {
+        let inner = &*self.inner;
+        if values.len() != inner.label_names.len() {
+            return inner.overflow_handle();
+        }
+        // Relaxed: a fast refusal; the check under the lock below is the exact one.
+        if inner.len.load(Ordering::Relaxed) >= inner.limit {
+            return inner.overflow_handle();
+        }
+        let _guard = lock(&inner.insert);
+        if let Some(series) = inner.find(hash, values) {
+            // A removed series used again comes back (with its totals).
+            // Relaxed: as in `with`.
+            series.removed.store(false, Ordering::Relaxed);
+            (inner.ops.set_removed)(&series.handle, false);
+            return &series.handle;
+        }
+        // Relaxed: written only under `insert`, which we hold.
+        let len = inner.len.load(Ordering::Relaxed);
+        if len >= inner.limit {
+            return inner.overflow_handle();
+        }
+        let handle =
+            match (inner.ops.register)(&inner.shared, inner.opts_for(values), &inner.config) {
+                Ok(h) => h,
+                // The engine-wide series limit, or the name's label sets taken by direct
+                // registrations: the records go to the overflow series.
+                Err(_) => return inner.overflow_handle(),
+            };
+        let mut i = hash as usize & inner.mask;
+        // A free slot exists: the table holds at most `limit` series in `2·limit` slots.
+        while inner.table.get(i).is_some() {
+            i = (i + 1) & inner.mask;
+        }
+        let series = inner.table.get_or_init(i, || Series {
+            hash,
+            removed: AtomicBool::new(false),
+            values: values.iter().map(|v| Box::from(*v)).collect(),
+            handle,
+        });
+        // Relaxed: under `insert`; lookups find series through the table, not through `len`.
+        inner.len.store(len + 1, Ordering::Relaxed);
+        &series.handle
+    }
+
+    /// Records through the series of `values`: `family.record(&["/api", "GET"], 1)` for a
+    /// counter adds 1 (see the kind's `FamilyRecord` impl).
+    #[inline]
+    pub fn record<V>(&self, values: &[&str], v: V)
+    where
+        H: FamilyRecord<V>,
+    {
+        self.with(values).family_record(v);
+    }
+
+    /// Hides the series of `values` from snapshots (and so from every exporter) from the next
+    /// collection on. Its totals and memory stay: the handle keeps working, and using the
+    /// values again (or registering the same series) brings it back with its totals. Returns
+    /// whether such a series exists.
+    pub fn remove(&self, values: &[&str]) -> bool {
+        let inner = &*self.inner;
+        let hash = inner.hasher.hash_one(values);
+        match inner.find(hash, values) {
+            Some(series) => {
+                inner.hide(series);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes (see [`remove`](Self::remove)) every series whose label values `keep` rejects.
+    pub fn retain(&self, mut keep: impl FnMut(&[&str]) -> bool) {
+        let mut values: Vec<&str> = Vec::new();
+        for (_, series) in self.inner.table.iter() {
+            values.clear();
+            values.extend(series.values.iter().map(|v| &**v));
+            if !keep(&values) {
+                self.inner.hide(series);
+            }
+        }
+    }
+
+    /// Series in the family (removed ones included; the overflow series not).
+    pub fn len(&self) -> usize {
+        // Relaxed: a statistic.
+        self.inner.len.load(Ordering::Relaxed)
+    }
+
+    /// True if no series was made yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Records routed to the overflow series because the family was full or the number of
+    /// values did not match the label names.
+    pub fn overflowed(&self) -> u64 {
+        // Relaxed: a statistic.
+        self.inner.overflowed.load(Ordering::Relaxed)
+    }
+
+    /// The label names.
+    pub fn label_names(&self) -> &[String] {
+        &self.inner.label_names
+    }
+}
+
+impl<H> Inner<H> {
+    /// The series of `values`, probing from `hash`'s home slot to the first empty slot.
+    #[inline]
+    fn find(&self, hash: u64, values: &[&str]) -> Option<&Series<H>> {
+        let mut i = hash as usize & self.mask;
+        loop {
+            let series = self.table.get(i)?;
+            if series.hash == hash
+                && series.values.len() == values.len()
+                && series.values.iter().zip(values).all(|(a, b)| **a == **b)
+            {
+                return Some(series);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Hides `series` from snapshots until its values are used again.
+    fn hide(&self, series: &Series<H>) {
+        // Under the insert lock, so that a concurrent revival is ordered with it.
+        let _guard = lock(&self.insert);
+        // Relaxed: as in `with`.
+        series.removed.store(true, Ordering::Relaxed);
+        (self.ops.set_removed)(&series.handle, true);
+    }
+
+    fn opts_for(&self, values: &[&str]) -> Opts {
+        let mut opts = self.template.clone();
+        for (name, value) in self.label_names.iter().zip(values) {
+            opts = opts.label(name.as_str(), *value);
+        }
+        opts
+    }
+
+    #[cold]
+    fn overflow_handle(&self) -> &H {
+        // Relaxed: a statistic.
+        self.overflowed.fetch_add(1, Ordering::Relaxed);
+        self.overflow.get_or_init(|| {
+            let values: Vec<&str> = self.label_names.iter().map(|_| OVERFLOW_VALUE).collect();
+            (self.ops.register)(&self.shared, self.opts_for(&values), &self.config)
+                .unwrap_or_else(|_| (self.ops.unregistered)(&self.shared))
+        })
+    }
+}
+
+/// What [`Family::record`] does for each kind.
+pub trait FamilyRecord<V> {
+    /// Records `v` into this series.
+    fn family_record(&self, v: V);
+}
+
+impl FamilyRecord<u64> for Counter {
+    /// Adds `v`.
+    #[inline]
+    fn family_record(&self, v: u64) {
+        self.add(v);
+    }
+}
+
+impl FamilyRecord<f64> for Gauge {
+    /// Sets the value.
+    #[inline]
+    fn family_record(&self, v: f64) {
+        self.set(v);
+    }
+}
+
+impl FamilyRecord<u64> for Histogram {
+    /// Records `v`.
+    #[inline]
+    fn family_record(&self, v: u64) {
+        self.record(v);
+    }
+}
+
+impl FamilyRecord<u32> for EventLog {
+    /// Records an event with code `v`.
+    #[inline]
+    fn family_record(&self, v: u32) {
+        self.record(v);
+    }
+}
+
+impl KindOps<Counter> {
+    pub(crate) fn counter() -> Self {
+        KindOps {
+            register: |s, o, _| s.counter(o),
+            unregistered: Shared::unregistered_counter,
+            set_removed: |h: &Counter, removed| h.core.set_removed(removed),
+        }
+    }
+}
+
+impl KindOps<Gauge> {
+    pub(crate) fn gauge() -> Self {
+        KindOps {
+            register: |s, o, _| s.gauge(o),
+            unregistered: Shared::unregistered_gauge,
+            set_removed: |h: &Gauge, removed| h.core.set_removed(removed),
+        }
+    }
+}
+
+impl KindOps<Histogram> {
+    pub(crate) fn histogram() -> Self {
+        KindOps {
+            register: |s, o, c| s.histogram(o, c.clone().unwrap_or_default()),
+            unregistered: Shared::unregistered_histogram,
+            set_removed: |h: &Histogram, removed| h.core.set_removed(removed),
+        }
+    }
+}
+
+impl KindOps<EventLog> {
+    pub(crate) fn events() -> Self {
+        KindOps {
+            register: |s, o, _| s.events(o),
+            unregistered: Shared::unregistered_events,
+            set_removed: |h: &EventLog, removed| h.core.set_removed(removed),
+        }
+    }
+}
+
+impl Shared {
+    pub(crate) fn counter_family(
+        self: &Arc<Self>,
+        opts: Opts,
+        labels: &[&str],
+    ) -> Result<CounterFamily, RegisterError> {
+        Family::new(
+            self,
+            opts,
+            labels,
+            MetricKind::Counter,
+            None,
+            KindOps::counter(),
+        )
+    }
+
+    pub(crate) fn gauge_family(
+        self: &Arc<Self>,
+        opts: Opts,
+        labels: &[&str],
+    ) -> Result<GaugeFamily, RegisterError> {
+        Family::new(
+            self,
+            opts,
+            labels,
+            MetricKind::Gauge,
+            None,
+            KindOps::gauge(),
+        )
+    }
+
+    pub(crate) fn histogram_family(
+        self: &Arc<Self>,
+        opts: Opts,
+        labels: &[&str],
+        cfg: HistogramConfig,
+    ) -> Result<HistogramFamily, RegisterError> {
+        // Check the configuration once, so that series registration cannot fail on it.
+        cfg.layout()
+            .map_err(|reason| RegisterError::InvalidConfig {
+                name: crate::desc::clip(opts.name()),
+                reason,
+            })?;
+        Family::new(
+            self,
+            opts,
+            labels,
+            MetricKind::Histogram,
+            Some(cfg),
+            KindOps::histogram(),
+        )
+    }
+
+    pub(crate) fn events_family(
+        self: &Arc<Self>,
+        opts: Opts,
+        labels: &[&str],
+    ) -> Result<EventsFamily, RegisterError> {
+        Family::new(
+            self,
+            opts,
+            labels,
+            MetricKind::Events,
+            None,
+            KindOps::events(),
+        )
+    }
+}
