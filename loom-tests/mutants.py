@@ -60,6 +60,13 @@ MUTANTS = {
     "gauge-no-seqlock": ("gauge_set_is_never_torn", [
         (S + "shard/gauge.rs", "            if s1 == s2 {", "            if s1 == s2 || s1 != s2 {"),
     ]),
+    "family-no-recheck": ("family_first_use_makes_one_series", [
+        (S + "family.rs",
+         """        let _guard = lock(&inner.insert);
+        if let Some(series) = inner.find(hash, values) {""",
+         """        let _guard = lock(&inner.insert);
+        if let Some(series) = None::<&Series<H>> {"""),
+    ]),
     "wide-no-seqlock": ("wide_total_wrap_is_never_torn", [
         (S + "shard/total.rs",
          "            if (w1 == w2 && w1 & 1 == 0) || attempt >= 100_000 {",

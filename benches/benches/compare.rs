@@ -6,7 +6,7 @@
 //! worker's elapsed time divided by `iters`, i.e. the per-thread ns/op while all threads record
 //! into the same metric, and each group's throughput (`Elements(threads)`) is the aggregate ops/s.
 //!
-//! Groups: `counter/{1,2}t`, `histogram/{1,2}t`, `timer/{1,2}t`, `read/reader`, `read/writer`,
+//! Groups: `counter/{1,2}t`, `labelled/{1,2}t`, `histogram/{1,2}t`, `timer/{1,2}t`, `read/reader`, `read/writer`,
 //! `flush/counters`, `flush/histograms`. Filter with `cargo bench --bench compare -- counter/`.
 
 use std::hint::black_box;
@@ -39,6 +39,101 @@ fn group<'a>(c: &'a mut Criterion, name: &str, threads: usize) -> Group<'a> {
     let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Elements(threads as u64));
     g
+}
+
+// ------------------------------------------------ 1b. labelled counter: lookup + increment
+
+fn labelled(c: &mut Criterion) {
+    for threads in [1, 2] {
+        labelled_group(c, threads);
+    }
+}
+
+/// A 2-label series found by its label values and incremented, every iteration (the values
+/// vary over 4 series so that the lookup is real); the unlabelled handle is the baseline.
+fn labelled_group(c: &mut Criterion, threads: usize) {
+    let name = format!("labelled/{threads}t");
+    let pool = Pool::named(threads, &name);
+    let mut g = group(c, &name, threads);
+    const ROUTES: [&str; 4] = ["/api/users", "/api/orders", "/health", "/metrics"];
+
+    let engine = Arc::new(Engine::new());
+    let fam = engine
+        .counter_family("bench_labelled_total", &["route", "method"])
+        .expect("register family");
+    {
+        let ctr = engine.counter("bench_unlabelled_total").expect("counter");
+        case(
+            &mut g,
+            &pool,
+            "tachymeter/handle-no-labels",
+            move |_, iters, bar| {
+                timed(bar, || {
+                    for _ in 0..iters {
+                        black_box(&ctr).increment();
+                    }
+                })
+            },
+        );
+    }
+    case(&mut g, &pool, "tachymeter/family", move |_, iters, bar| {
+        timed(bar, || {
+            for i in 0..iters {
+                let route = black_box(ROUTES[i as usize & 3]);
+                black_box(&fam).with(&[route, "GET"]).increment();
+            }
+        })
+    });
+    case(&mut g, &pool, "tachymeter/macro", move |_, iters, bar| {
+        timed(bar, || {
+            for i in 0..iters {
+                let route = black_box(ROUTES[i as usize & 3]);
+                tachymeter::counter!("bench_macro_total", "route" => route, "method" => "GET")
+                    .increment();
+            }
+        })
+    });
+    peers::metrics_recorder();
+    case(&mut g, &pool, "metrics/macro", move |_, iters, bar| {
+        timed(bar, || {
+            for i in 0..iters {
+                let route = black_box(ROUTES[i as usize & 3]);
+                metrics::counter!("bench_labelled", "route" => route, "method" => "GET")
+                    .increment(1);
+            }
+        })
+    });
+    let vec = prometheus::IntCounterVec::new(
+        prometheus::Opts::new("bench_labelled", "bench"),
+        &["route", "method"],
+    )
+    .expect("prometheus vec");
+    case(&mut g, &pool, "prometheus/vec", move |_, iters, bar| {
+        timed(bar, || {
+            for i in 0..iters {
+                let route = black_box(ROUTES[i as usize & 3]);
+                vec.with_label_values(&[route, "GET"]).inc();
+            }
+        })
+    });
+    let otel = peers::otel_meter().u64_counter("bench_labelled").build();
+    case(&mut g, &pool, "otel/2-attrs", move |_, iters, bar| {
+        let attrs: Vec<[opentelemetry::KeyValue; 2]> = ROUTES
+            .iter()
+            .map(|r| {
+                [
+                    opentelemetry::KeyValue::new("route", *r),
+                    opentelemetry::KeyValue::new("method", "GET"),
+                ]
+            })
+            .collect();
+        timed(bar, || {
+            for i in 0..iters {
+                black_box(&otel).add(1, &attrs[i as usize & 3]);
+            }
+        })
+    });
+    g.finish();
 }
 
 // ---------------------------------------------------------------- 1. counter increment
@@ -781,5 +876,5 @@ fn flush_case(g: &mut Group<'_>, kind: &str, shards: usize, metrics: usize) {
     drop(workers);
 }
 
-criterion_group!(benches, counters, histograms, timers, reads, flushes);
+criterion_group!(benches, counters, labelled, histograms, timers, reads, flushes);
 criterion_main!(benches);

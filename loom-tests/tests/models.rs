@@ -264,3 +264,33 @@ fn wide_total_wrap_is_never_torn() {
         assert_eq!(counter_total(&e.flush(), "c"), max + 2);
     });
 }
+
+/// Family lookup vs insert: two threads find-or-create the same series at once; the series is
+/// made once, both get the same handle, and both records count.
+/// Fails with mutants/family-no-recheck (the insert path skips its probe under the lock).
+#[test]
+fn family_first_use_makes_one_series() {
+    loom::model(|| {
+        let e = engine(2);
+        let fam = e.counter_family("f_total", &["k"]).unwrap();
+        let f2 = fam.clone();
+        let t = thread::spawn(move || {
+            let c = f2.with(&["a"]);
+            c.increment();
+            c as *const tachymeter::Counter as usize
+        });
+        let c = fam.with(&["a"]);
+        c.increment();
+        let mine = c as *const tachymeter::Counter as usize;
+        let theirs = t.join().unwrap();
+        assert_eq!(mine, theirs, "two handles for one tuple of values");
+        assert_eq!(fam.len(), 1);
+        let s = e.flush();
+        let total = match s.get("f_total", &[("k", "a")]).map(|m| &m.value) {
+            Some(MetricValue::Counter(c)) => c.total,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(total, 2);
+        assert_eq!(s.metrics().len(), 1);
+    });
+}

@@ -8,26 +8,40 @@
 //!
 //! Routes: `GET /metrics` (format chosen from `Accept`, see [`ScrapeFormat::from_accept`]),
 //! `GET /snapshot.json`, `GET /snapshot.csv`, `GET /healthz`. `HEAD` is accepted wherever `GET`
-//! is. Other methods get 405, other paths 404, oversized request heads 431 (hyper), and a client
-//! that does not finish its request head within [`ServerConfig::header_read_timeout`] is
-//! disconnected. Connections beyond [`ServerConfig::max_connections`] are closed on accept, and
-//! each connection lives at most [`ServerConfig::max_connection_lifetime`].
+//! is. Other methods get 405, other paths 404, oversized request heads 431 (hyper).
+//!
+//! Clients are not trusted: header, idle and write timeouts, a request limit per connection,
+//! a lifetime, and a connection limit that evicts the quietest connection rather than turning
+//! a scraper away. They are listed with their defaults on [`ServerConfig`]; each one that fires
+//! is counted in the `ServerStats` returned by [`MetricsServer::stats`].
+//!
+//! Eviction bookkeeping, timeouts and request counts are per connection and live on the server
+//! thread (`Rc`/`Cell` in a `LocalSet`); only the stats counters are shared with other threads.
 
+use std::cell::Cell;
 use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, TcpListener as StdListener};
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tachymeter::Snapshot;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::{oneshot, Notify};
+use tokio::time::{Instant, Sleep};
 
 use crate::family::ExportConfig;
 use crate::negotiate::ScrapeFormat;
@@ -38,18 +52,70 @@ use crate::{encode_csv, encode_json, encode_openmetrics, encode_protobuf, encode
 pub const DEFAULT_ADDR: &str = "127.0.0.1:9464";
 
 /// Server options.
+///
+/// # Limits
+///
+/// Each limit closes a misbehaving connection and is counted in `ServerStats`
+/// ([`MetricsServer::stats`]):
+///
+/// | field | default | what it stops | counter |
+/// |---|---|---|---|
+/// | `header_read_timeout` | 5 s | slowloris: a request head trickled in byte by byte | `header_timeouts` |
+/// | `idle_timeout` | 5 s | a connection that sends nothing while nothing is being written | `idle_timeouts` |
+/// | `write_timeout` | 10 s | a client that does not read its responses (the writes stall) | `write_timeouts` |
+/// | `max_requests_per_connection` | 100 | endless pipelining or keep-alive on one connection | `request_limit_closes` |
+/// | `max_connection_lifetime` | 5 min | any connection, however busy | `lifetime_closes` |
+/// | `max_connections` | 64 | too many sockets (see below) | `connections_evicted`, `connections_refused` |
+///
+/// When `max_connections` are open, a new connection does not simply lose: the open connection
+/// that has been quiet longest is closed to make room (evicted). Quiet means no request started
+/// and no response byte accepted by the client; bytes of an unfinished request head do not
+/// count, so a slowloris head is as quiet as an idle keep-alive connection or a client that
+/// stopped reading. A connection that has not sent a complete request head yet is spared for
+/// its first `new_connection_grace` (default 1 s), so a newcomer is not evicted by the next
+/// newcomer before it could ask for anything; only when every open connection is spared that
+/// way is the new connection closed at once. Busy connections are the last to go, so a scraper
+/// gets in even while every slot is held by clients that never read.
+///
+/// Each connection also answers at most one request per turn of the server's scheduler, so a
+/// scrape waits behind at most one response per other busy connection, not behind whole
+/// batches of pipelined ones.
+///
+/// In hyper 1.12 (the version this crate is built and tested with) the header read timeout
+/// also runs while a keep-alive connection waits for its next request, so with the defaults an
+/// idle keep-alive connection ends after 5 s either way; `idle_timeout` does not rely on that.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     /// Address to bind. Default [`DEFAULT_ADDR`]; port 0 picks a free port (see
     /// [`MetricsServer::local_addr`]).
     pub addr: SocketAddr,
-    /// A client must send its whole request head within this time. Default 5 s.
+    /// A client must send its whole request head within this time, counted from when the
+    /// server starts waiting for it (on a keep-alive connection: from the previous response).
+    /// Stops slowloris. Default 5 s.
     pub header_read_timeout: Duration,
+    /// A connection on which the server waits to read, with no byte moving in either direction
+    /// for this long, is closed (idle keep-alive connections, clients that connect and send
+    /// nothing). While a response write is stalled, [`write_timeout`](Self::write_timeout)
+    /// applies instead. Default 5 s; zero disables it.
+    pub idle_timeout: Duration,
+    /// A connection whose response the client accepts no byte of for this long is closed: the
+    /// client is not reading (or is too slow to matter). Default 10 s; zero disables it.
+    pub write_timeout: Duration,
+    /// After this many requests on one connection the response carries `Connection: close` and
+    /// the server closes the connection once it is written; requests pipelined behind it are
+    /// dropped. Default 100; 0 counts as 1.
+    pub max_requests_per_connection: usize,
     /// Largest request head (request line plus headers) in bytes; larger gets 431.
     /// Default and minimum 8192 (hyper's floor).
     pub max_header_bytes: usize,
-    /// Concurrent connections; more are closed right after accept. Default 64.
+    /// Concurrent connections. A new connection beyond this evicts the open connection that has
+    /// been quiet longest (no request started, no response byte accepted by the client), except
+    /// one still in its [`new_connection_grace`](Self::new_connection_grace); when all are, the
+    /// new connection is closed right after accept. Default 64.
     pub max_connections: usize,
+    /// A connection that has not sent a complete request head yet cannot be evicted for this
+    /// long after accept: time to send its first request. Default 1 s.
+    pub new_connection_grace: Duration,
     /// Any connection is closed after this long, idle or not. Default 5 min.
     pub max_connection_lifetime: Duration,
     /// Encoder options.
@@ -61,10 +127,89 @@ impl Default for ServerConfig {
         ServerConfig {
             addr: DEFAULT_ADDR.parse().expect("valid literal address"),
             header_read_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(5),
+            write_timeout: Duration::from_secs(10),
+            max_requests_per_connection: 100,
             max_header_bytes: 8192,
             max_connections: 64,
+            new_connection_grace: Duration::from_secs(1),
             max_connection_lifetime: Duration::from_secs(300),
             export: ExportConfig::default(),
+        }
+    }
+}
+
+/// What the server's limits have done since it started, read with [`MetricsServer::stats`].
+/// All counts are totals since start; each limit of [`ServerConfig`] has one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerStats {
+    /// Connections accepted and served (including those that later hit a limit).
+    pub connections_accepted: u64,
+    /// New connections closed right after accept: `max_connections` were open, all still in
+    /// their `new_connection_grace`.
+    pub connections_refused: u64,
+    /// Open connections closed to make room for a new one.
+    pub connections_evicted: u64,
+    /// Requests received by the routes (hyper's own 400 and 431 answers are not counted).
+    pub requests: u64,
+    /// Connections closed because a request head was not complete within
+    /// `header_read_timeout`.
+    pub header_timeouts: u64,
+    /// Connections closed by `idle_timeout`.
+    pub idle_timeouts: u64,
+    /// Connections closed by `write_timeout`.
+    pub write_timeouts: u64,
+    /// Connections that reached `max_requests_per_connection`.
+    pub request_limit_closes: u64,
+    /// Connections closed by `max_connection_lifetime`.
+    pub lifetime_closes: u64,
+}
+
+/// One counter per [`ServerStats`] field.
+#[derive(Clone, Copy)]
+enum Event {
+    Accepted,
+    Refused,
+    Evicted,
+    Request,
+    HeaderTimeout,
+    IdleTimeout,
+    WriteTimeout,
+    RequestLimit,
+    Lifetime,
+}
+
+/// The server's counters, shared with the handle.
+///
+/// # Synchronization
+/// The server thread is the only writer, so a count is a plain `store(load + 1)`: no locked
+/// read-modify-write, and no increment can be lost. Readers only load. Every access is
+/// `Relaxed`: each counter is an independent monotonic total and nothing else is published
+/// through it.
+#[derive(Default)]
+struct Counters([AtomicU64; 9]);
+
+impl Counters {
+    fn count(&self, event: Event) {
+        let counter = &self.0[event as usize];
+        // Relaxed: single writer (this thread), independent total; see the type's docs.
+        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
+    fn read(&self) -> ServerStats {
+        // Relaxed: each total is read on its own; the fields need not be mutually consistent.
+        let get = |event: Event| self.0[event as usize].load(Ordering::Relaxed);
+        ServerStats {
+            connections_accepted: get(Event::Accepted),
+            connections_refused: get(Event::Refused),
+            connections_evicted: get(Event::Evicted),
+            requests: get(Event::Request),
+            header_timeouts: get(Event::HeaderTimeout),
+            idle_timeouts: get(Event::IdleTimeout),
+            write_timeouts: get(Event::WriteTimeout),
+            request_limit_closes: get(Event::RequestLimit),
+            lifetime_closes: get(Event::Lifetime),
         }
     }
 }
@@ -74,6 +219,7 @@ impl Default for ServerConfig {
 #[must_use = "dropping the handle stops the server"]
 pub struct MetricsServer {
     addr: SocketAddr,
+    counters: Arc<Counters>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -114,14 +260,24 @@ impl MetricsServer {
             source,
             export: config.export.clone(),
         });
+        let counters = Arc::new(Counters::default());
+        let server_counters = counters.clone();
         let thread = std::thread::Builder::new()
             .name("tachymeter-http".to_owned())
             .spawn(move || {
-                runtime.block_on(serve(listener, config, shared, stop_rx));
-                // Dropping the runtime here cancels every connection task still running.
+                // Connection tasks share per-connection state through `Rc`: they all run on
+                // this thread, in this local set.
+                let local = tokio::task::LocalSet::new();
+                local.block_on(
+                    &runtime,
+                    serve(listener, config, shared, server_counters, stop_rx),
+                );
+                // Dropping the local set cancels every connection task still running.
+                drop(local);
             })?;
         Ok(MetricsServer {
             addr,
+            counters,
             stop: Some(stop_tx),
             thread: Some(thread),
         })
@@ -130,6 +286,11 @@ impl MetricsServer {
     /// The bound address (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// What the limits have done so far (see `ServerStats`).
+    pub fn stats(&self) -> ServerStats {
+        self.counters.read()
     }
 
     /// Stops the server and waits for its thread.
@@ -155,10 +316,23 @@ impl Drop for MetricsServer {
     }
 }
 
+/// One open connection, as its task and the accept loop (both on the server thread) see it.
+struct Conn {
+    /// When the connection last did something useful: accepted, started a request, or had
+    /// response bytes accepted by the client. Bytes of an unfinished request head do not count,
+    /// so a slowloris head looks quiet. Eviction picks the oldest.
+    active: Cell<Instant>,
+    /// Requests started on this connection.
+    requests: Cell<usize>,
+    /// The accept loop asks the task to close the connection.
+    evict: Notify,
+}
+
 async fn serve<F>(
     listener: StdListener,
     config: ServerConfig,
     shared: Arc<Shared<F>>,
+    counters: Arc<Counters>,
     mut stop: oneshot::Receiver<()>,
 ) where
     F: Fn() -> Arc<Snapshot> + Send + Sync + 'static,
@@ -167,12 +341,14 @@ async fn serve<F>(
         Ok(listener) => listener,
         Err(_) => return,
     };
-    let permits = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(config.header_read_timeout)
         .max_buf_size(config.max_header_bytes.max(8192))
         .keep_alive(true);
+    let max_requests = config.max_requests_per_connection.max(1);
+    // Open connections; an entry dies when its task ends.
+    let mut open: Vec<Weak<Conn>> = Vec::with_capacity(config.max_connections.clamp(1, 1024));
     loop {
         let accepted = tokio::select! {
             _ = &mut stop => break,
@@ -187,23 +363,257 @@ async fn serve<F>(
                 continue;
             }
         };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            drop(stream);
-            continue;
+        let now = Instant::now();
+        open.retain(|conn| conn.strong_count() > 0);
+        if open.len() >= config.max_connections.max(1) {
+            if !evict_quietest(&mut open, now, config.new_connection_grace) {
+                counters.count(Event::Refused);
+                drop(stream);
+                continue;
+            }
+            counters.count(Event::Evicted);
+        }
+        counters.count(Event::Accepted);
+        let conn = Rc::new(Conn {
+            active: Cell::new(now),
+            requests: Cell::new(0),
+            evict: Notify::new(),
+        });
+        open.push(Rc::downgrade(&conn));
+        let service = {
+            let (shared, conn, counters) = (shared.clone(), conn.clone(), counters.clone());
+            hyper::service::service_fn(move |request| {
+                let served = conn.requests.get().saturating_add(1);
+                conn.requests.set(served);
+                conn.active.set(Instant::now());
+                counters.count(Event::Request);
+                let last = served >= max_requests;
+                if served == max_requests {
+                    counters.count(Event::RequestLimit);
+                }
+                let shared = shared.clone();
+                async move {
+                    // One response per connection per turn of the scheduler: hyper would
+                    // otherwise answer up to 16 pipelined requests in one poll, and a scraper
+                    // would wait behind every pipeliner's batch of encodings.
+                    tokio::task::yield_now().await;
+                    let mut response = respond(&*shared, &request);
+                    if last {
+                        // hyper closes the connection after a response that says so.
+                        response
+                            .headers_mut()
+                            .insert(CONNECTION, HeaderValue::from_static("close"));
+                    }
+                    Ok::<_, Infallible>(response)
+                }
+            })
         };
-        let shared = shared.clone();
-        let service = hyper::service::service_fn(move |request| {
-            let response = respond(&*shared, &request);
-            async move { Ok::<_, Infallible>(response) }
+        let io = Guarded {
+            stream,
+            conn: conn.clone(),
+            counters: counters.clone(),
+            idle: Deadline::new(config.idle_timeout),
+            write: Deadline::new(config.write_timeout),
+            timed_out: None,
+        };
+        let connection = http.serve_connection(TokioIo::new(io), service);
+        let lifetime = tokio::time::sleep(config.max_connection_lifetime);
+        let counters = counters.clone();
+        tokio::task::spawn_local(async move {
+            tokio::select! {
+                // Counted by the accept loop.
+                () = conn.evict.notified() => {}
+                () = lifetime => counters.count(Event::Lifetime),
+                result = connection => {
+                    // Other errors are client misbehaviour (resets, malformed requests that
+                    // hyper already answered, our own I/O timeouts, counted where they fire);
+                    // there is nobody to report them to.
+                    if result.is_err_and(|e| e.is_timeout()) {
+                        counters.count(Event::HeaderTimeout);
+                    }
+                }
+            }
         });
-        let connection = http.serve_connection(TokioIo::new(stream), service);
-        let lifetime = config.max_connection_lifetime;
-        tokio::spawn(async move {
-            // Errors here are client misbehaviour (resets, timeouts, malformed requests that
-            // hyper already answered); there is nobody to report them to.
-            let _ = tokio::time::timeout(lifetime, connection).await;
-            drop(permit);
-        });
+    }
+}
+
+/// Asks the open connection that has been quiet longest, among those past their grace, to
+/// close; returns whether there was one.
+fn evict_quietest(open: &mut Vec<Weak<Conn>>, now: Instant, grace: Duration) -> bool {
+    let quietest = open
+        .iter()
+        .enumerate()
+        .filter_map(|(i, conn)| Some((i, conn.upgrade()?)))
+        .filter(|(_, conn)| {
+            // Before its first request `active` is the accept time.
+            conn.requests.get() > 0 || now.saturating_duration_since(conn.active.get()) >= grace
+        })
+        .min_by_key(|(_, conn)| conn.active.get());
+    let Some((i, conn)) = quietest else {
+        return false;
+    };
+    // Stores a permit if the task is not waiting yet, so the request is never lost.
+    conn.evict.notify_one();
+    open.swap_remove(i);
+    true
+}
+
+/// A clock that starts when an operation first has to wait and is stopped by progress.
+struct Deadline {
+    /// How long the operation may wait without progress; zero disables the clock.
+    after: Duration,
+    sleep: Option<Pin<Box<Sleep>>>,
+    running: bool,
+}
+
+impl Deadline {
+    fn new(after: Duration) -> Deadline {
+        Deadline {
+            after,
+            sleep: None,
+            running: false,
+        }
+    }
+
+    /// The operation is waiting: starts the clock if it is not running and returns whether it
+    /// has run out (otherwise `cx` is woken when it does).
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.after.is_zero() {
+            return false;
+        }
+        // A duration too long to represent as an instant never runs out.
+        let Some(deadline) = Instant::now().checked_add(self.after) else {
+            return false;
+        };
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if !self.running {
+            sleep.as_mut().reset(deadline);
+            self.running = true;
+        }
+        sleep.as_mut().poll(cx).is_ready()
+    }
+
+    /// Progress: the next wait starts a fresh clock.
+    fn stop(&mut self) {
+        self.running = false;
+    }
+}
+
+/// The socket as hyper sees it: enforces `idle_timeout` and `write_timeout` (a wait with no
+/// progress for that long fails with [`io::ErrorKind::TimedOut`], which makes hyper close the
+/// connection) and records useful activity in [`Conn::active`].
+struct Guarded {
+    stream: TcpStream,
+    conn: Rc<Conn>,
+    counters: Arc<Counters>,
+    /// Runs while a read waits and no write is stalled; stopped by bytes in either direction.
+    idle: Deadline,
+    /// Runs while a write waits; stopped by bytes written.
+    write: Deadline,
+    /// Set once a timeout fired; every later call fails the same way (counted once).
+    timed_out: Option<&'static str>,
+}
+
+impl Guarded {
+    fn timeout(&mut self, event: Event, what: &'static str) -> io::Error {
+        if self.timed_out.is_none() {
+            self.counters.count(event);
+            self.timed_out = Some(what);
+        }
+        io::Error::new(io::ErrorKind::TimedOut, what)
+    }
+
+    fn poll_write_with(
+        &mut self,
+        cx: &mut Context<'_>,
+        write: impl FnOnce(Pin<&mut TcpStream>, &mut Context<'_>) -> Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        if let Some(what) = self.timed_out {
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, what)));
+        }
+        match write(Pin::new(&mut self.stream), cx) {
+            Poll::Ready(Ok(n)) => {
+                if n > 0 {
+                    self.write.stop();
+                    self.idle.stop();
+                    self.conn.active.set(Instant::now());
+                }
+                Poll::Ready(Ok(n))
+            }
+            Poll::Pending => {
+                if self.write.expired(cx) {
+                    let what = "client accepted no response byte within write_timeout";
+                    return Poll::Ready(Err(self.timeout(Event::WriteTimeout, what)));
+                }
+                Poll::Pending
+            }
+            error => error,
+        }
+    }
+}
+
+impl AsyncRead for Guarded {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if let Some(what) = this.timed_out {
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, what)));
+        }
+        let before = buf.filled().len();
+        match Pin::new(&mut this.stream).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before {
+                    this.idle.stop();
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => {
+                // While a write is stalled, the write timeout is in charge.
+                if !this.write.running && this.idle.expired(cx) {
+                    let what = "client sent nothing within idle_timeout";
+                    return Poll::Ready(Err(this.timeout(Event::IdleTimeout, what)));
+                }
+                Poll::Pending
+            }
+            error => error,
+        }
+    }
+}
+
+impl AsyncWrite for Guarded {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut()
+            .poll_write_with(cx, |stream, cx| stream.poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut()
+            .poll_write_with(cx, |stream, cx| stream.poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
 }
 

@@ -69,7 +69,7 @@ mod text;
 
 pub use family::{ClassicBuckets, ExportConfig};
 #[cfg(feature = "http")]
-pub use http::{MetricsServer, ServerConfig, DEFAULT_ADDR};
+pub use http::{MetricsServer, ServerConfig, ServerStats, DEFAULT_ADDR};
 pub use json::{
     encode_json, write_json, CounterDoc, EventsDoc, HistogramDoc, HistogramStats, KindDoc,
     MetricDoc, SnapshotDoc,

@@ -121,6 +121,72 @@ fn ten_million_records_allocate_nothing_after_warm_up() {
     assert!(s.sequence() > 1, "the aggregator ran concurrently");
 }
 
+/// Family lookups of existing series (through the family and through a macro call site with
+/// runtime label values) allocate nothing, on several threads.
+#[test]
+fn family_lookups_allocate_nothing_after_warm_up() {
+    let e = Engine::builder()
+        .interval(std::time::Duration::from_millis(5))
+        .build()
+        .unwrap();
+    let fam = e
+        .counter_family("fam_alloc_total", &["route", "method"])
+        .unwrap();
+    let hist = e.histogram_family("fam_alloc_latency", &["stage"]).unwrap();
+    const ROUTES: [&str; 4] = ["/a", "/b", "/c", "/d"];
+    const STAGES: [&str; 3] = ["parse", "run", "write"];
+    let barrier = Barrier::new(THREADS as usize);
+    let per_thread = 1_000_000u64;
+    let counted: u64 = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (fam, hist, barrier) = (&fam, &hist, &barrier);
+                s.spawn(move || {
+                    // One macro call site (each call site has its own family).
+                    let by_macro = |r: &str| {
+                        tachymeter::counter!("fam_alloc_macro_total", "route" => r).increment();
+                    };
+                    // Warm-up: every series exists and this thread has its shards.
+                    for r in ROUTES {
+                        fam.with(&[r, "GET"]).increment();
+                        by_macro(r);
+                    }
+                    for st in STAGES {
+                        hist.with(&[st]).record(1);
+                    }
+                    barrier.wait();
+                    COUNTING.with(|x| x.set(true));
+                    let before = allocs();
+                    for i in 0..per_thread {
+                        let r = ROUTES[i as usize & 3];
+                        fam.with(&[r, "GET"]).increment();
+                        fam.record(&[r, "GET"], 2);
+                        by_macro(r);
+                        hist.record(&[STAGES[i as usize % 3]], i);
+                    }
+                    let mine = allocs() - before;
+                    COUNTING.with(|x| x.set(false));
+                    mine
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(counted, 0, "allocations on family lookups");
+    let s = e.flush();
+    let total: u128 = s
+        .metrics()
+        .iter()
+        .filter(|m| m.desc.name == "fam_alloc_total")
+        .map(|m| match &m.value {
+            tachymeter::MetricValue::Counter(c) => c.total,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(total, u128::from(THREADS * (4 + 3 * per_thread)));
+    assert_eq!(fam.len(), 4);
+}
+
 /// Steady-state allocations of one `flush()` (collect + publish): zero, because the aggregator
 /// rebuilds the previously published snapshot in place once no reader holds it.
 #[test]
