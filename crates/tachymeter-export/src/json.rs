@@ -20,6 +20,12 @@ pub struct SnapshotDoc {
     pub time_unix_seconds: f64,
     /// Length of the last aggregation interval, seconds.
     pub interval_seconds: f64,
+    /// Wall time the engine started, seconds since the Unix epoch.
+    #[serde(default)]
+    pub started_unix_seconds: f64,
+    /// Time since the engine started, seconds.
+    #[serde(default)]
+    pub uptime_seconds: f64,
     /// Every metric, in registration order.
     pub metrics: Vec<MetricDoc>,
 }
@@ -38,6 +44,10 @@ pub struct MetricDoc {
     pub unit: String,
     /// Labels.
     pub labels: BTreeMap<String, String>,
+    /// When the metric was last reset (its statistics cover only what came after), seconds
+    /// since the Unix epoch; absent if never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_unix_seconds: Option<f64>,
     /// Counter value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counter: Option<CounterDoc>,
@@ -79,6 +89,12 @@ pub struct CounterDoc {
     pub window_rate: Option<f64>,
     /// Highest interval rate within the window.
     pub peak_rate: Option<f64>,
+    /// Rate since the engine started (or the last reset).
+    #[serde(default)]
+    pub avg_rate: Option<f64>,
+    /// Highest interval rate since the engine started (or the last reset).
+    #[serde(default)]
+    pub max_rate: Option<f64>,
 }
 
 /// Event log totals and recent events.
@@ -109,6 +125,12 @@ pub struct HistogramDoc {
     pub throughput: Option<f64>,
     /// Highest per-interval samples per second within the window.
     pub peak_throughput: Option<f64>,
+    /// Samples per second since the engine started (or the last reset).
+    #[serde(default)]
+    pub avg_throughput: Option<f64>,
+    /// Highest per-interval samples per second since the engine started (or the last reset).
+    #[serde(default)]
+    pub max_throughput: Option<f64>,
     /// Samples rejected (not representable).
     pub rejected: u64,
     /// Samples clamped to the configured range.
@@ -180,6 +202,8 @@ impl SnapshotDoc {
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64()),
             interval_seconds: snapshot.interval().as_secs_f64(),
+            started_unix_seconds: unix_seconds(snapshot.started()),
+            uptime_seconds: snapshot.uptime().as_secs_f64(),
             metrics: snapshot
                 .metrics()
                 .iter()
@@ -199,6 +223,7 @@ impl MetricDoc {
             help: desc.help.clone(),
             unit: desc.unit.clone(),
             labels: desc.labels.iter().cloned().collect(),
+            reset_unix_seconds: metric.reset_at.map(unix_seconds),
             counter: None,
             gauge: None,
             histogram: None,
@@ -213,6 +238,8 @@ impl MetricDoc {
                     rate: finite(Some(c.rate)),
                     window_rate: finite(Some(c.window_rate)),
                     peak_rate: finite(Some(c.peak_rate)),
+                    avg_rate: finite(Some(c.avg_rate)),
+                    max_rate: finite(Some(c.max_rate)),
                 });
             }
             MetricValue::Gauge(g) => {
@@ -229,6 +256,8 @@ impl MetricDoc {
                     window_seconds: h.window_duration.as_secs_f64(),
                     throughput: finite(Some(h.throughput)),
                     peak_throughput: finite(Some(h.peak_throughput)),
+                    avg_throughput: finite(Some(h.avg_throughput)),
+                    max_throughput: finite(Some(h.max_throughput)),
                     rejected: h.rejected,
                     saturated: h.saturated,
                     zero_count: h.cumulative.zero_count(),
@@ -269,4 +298,10 @@ pub fn encode_json(snapshot: &Snapshot) -> Vec<u8> {
 pub fn write_json<W: io::Write>(snapshot: &Snapshot, writer: W) -> io::Result<()> {
     serde_json::to_writer_pretty(writer, &SnapshotDoc::from_snapshot(snapshot))
         .map_err(io::Error::from)
+}
+
+/// Seconds since the Unix epoch (0 for times before it).
+fn unix_seconds(at: SystemTime) -> f64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }

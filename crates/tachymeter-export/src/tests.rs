@@ -295,3 +295,32 @@ proptest! {
         crate::fuzz::encoders(&data);
     }
 }
+
+#[test]
+fn a_reset_metric_reports_its_reset_time_as_created() {
+    let engine = engine();
+    let c = engine.counter("resets_total").unwrap();
+    let kept = engine.counter("kept_total").unwrap();
+    c.add(5);
+    kept.add(1);
+    let config = ExportConfig::default()
+        .created(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000));
+    let before = encode_openmetrics(&engine.flush(), &config);
+    assert!(before.contains("resets_created 1700000000.0\n"), "{before}");
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    c.reset();
+    c.add(2);
+    let after = encode_openmetrics(&engine.flush(), &config);
+    assert!(after.contains("resets_total 2\n"), "{after}");
+    assert!(after.contains("kept_created 1700000000.0\n"), "{after}");
+    let created: f64 = after
+        .lines()
+        .find_map(|l| l.strip_prefix("resets_created "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(created >= t0 && created < t0 + 60.0, "{created} vs {t0}");
+}

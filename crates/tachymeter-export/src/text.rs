@@ -76,6 +76,9 @@ fn write_family(
     }
     let om = dialect == Dialect::OpenMetrics;
     for metric in &family.series {
+        // A reset metric reports its reset time: Prometheus then sees a counter reset.
+        let reset = metric.reset_at.map(|at| fmt_float(seconds_since_epoch(at)));
+        let created = reset.as_deref().unwrap_or(created);
         match &metric.value {
             MetricValue::Counter(c) => {
                 write_counter(out, &family.name, metric, c.total, om, created)
@@ -194,4 +197,10 @@ fn escape_help(out: &mut String, help: &str, dialect: Dialect) {
             c => out.push(c),
         }
     }
+}
+
+/// Seconds since the Unix epoch (0 for times before it).
+fn seconds_since_epoch(at: std::time::SystemTime) -> f64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }

@@ -228,6 +228,7 @@ impl EngineBuilder {
             id: next_engine_id(),
             slots: SlotTable::new(self.max_threads),
             clock: self.clock.clone().unwrap_or_default(),
+            engine: once_cell::sync::OnceCell::new(),
         });
         let shared = Arc::new(Shared {
             agg: Mutex::new(Aggregator::new(self.window, context.clock.raw())),
@@ -244,6 +245,7 @@ impl EngineBuilder {
             #[cfg(test)]
             inject_panic: crate::sync::AtomicBool::new(false),
         });
+        shared.context.set_engine(&shared);
         let worker = if self.background {
             Some(worker::start(shared.clone(), self.interval).map_err(BuildError::Spawn)?)
         } else {
@@ -269,7 +271,20 @@ pub(crate) struct Shared {
     inject_panic: crate::sync::AtomicBool,
 }
 
+/// The index of a core that belongs to no registry (resets do nothing).
+const UNREGISTERED: usize = usize::MAX;
+
 impl Shared {
+    /// Resets the metric registered at `index`: from now on its statistics cover only what is
+    /// recorded after this call (the aggregator reads its shards now as the new baseline).
+    pub(crate) fn reset(&self, index: usize) {
+        if index == UNREGISTERED {
+            return;
+        }
+        let mut agg = lock(&self.agg);
+        agg.reset(&self.registry, &self.context, index);
+    }
+
     /// The description of a handle that belongs to no registry: what a macro whose
     /// registration failed records into (on a private engine), so that it never panics.
     fn unregistered_desc(kind: MetricKind) -> Arc<MetricDesc> {
@@ -285,14 +300,14 @@ impl Shared {
     /// A counter of this engine that belongs to no registry (see `unregistered_desc`).
     pub(crate) fn unregistered_counter(&self) -> Counter {
         let desc = Self::unregistered_desc(MetricKind::Counter);
-        let core = Arc::new(CounterCore::new(desc, &self.context, ()));
+        let core = Arc::new(CounterCore::new(desc, &self.context, (), UNREGISTERED));
         Counter { core }
     }
 
     /// A gauge of this engine that belongs to no registry.
     pub(crate) fn unregistered_gauge(&self) -> Gauge {
         let desc = Self::unregistered_desc(MetricKind::Gauge);
-        let core = Arc::new(GaugeCore::new(desc, &self.context, ()));
+        let core = Arc::new(GaugeCore::new(desc, &self.context, (), UNREGISTERED));
         Gauge { core }
     }
 
@@ -303,7 +318,12 @@ impl Shared {
             .layout()
             .unwrap_or_else(|_| unreachable!("the default layout is valid"));
         let params = HistParams { layout, recent: 0 };
-        let core = Arc::new(HistogramCore::new(desc, &self.context, params));
+        let core = Arc::new(HistogramCore::new(
+            desc,
+            &self.context,
+            params,
+            UNREGISTERED,
+        ));
         Histogram { core }
     }
 
@@ -311,7 +331,7 @@ impl Shared {
     pub(crate) fn unregistered_events(&self) -> EventLog {
         let desc = Self::unregistered_desc(MetricKind::Events);
         let params = EventParams { capacity: 1 };
-        let core = Arc::new(EventsCore::new(desc, &self.context, params));
+        let core = Arc::new(EventsCore::new(desc, &self.context, params, UNREGISTERED));
         EventLog { core }
     }
 
@@ -320,8 +340,8 @@ impl Shared {
         let context = &self.context;
         let core = self
             .registry
-            .register(opts, MetricKind::Counter, None, |desc| {
-                Arc::new(CounterCore::new(desc, context, ()))
+            .register(opts, MetricKind::Counter, None, |desc, index| {
+                Arc::new(CounterCore::new(desc, context, (), index))
             })?;
         core.revive();
         Ok(Counter { core })
@@ -332,8 +352,8 @@ impl Shared {
         let context = &self.context;
         let core = self
             .registry
-            .register(opts, MetricKind::Gauge, None, |desc| {
-                Arc::new(GaugeCore::new(desc, context, ()))
+            .register(opts, MetricKind::Gauge, None, |desc, index| {
+                Arc::new(GaugeCore::new(desc, context, (), index))
             })?;
         core.revive();
         Ok(Gauge { core })
@@ -354,15 +374,12 @@ impl Shared {
                 reason,
             })?;
         let recent = cfg.recent;
-        let core = self
-            .registry
-            .register(opts, MetricKind::Histogram, Some(cfg), |desc| {
-                Arc::new(HistogramCore::new(
-                    desc,
-                    context,
-                    HistParams { layout, recent },
-                ))
-            })?;
+        let core =
+            self.registry
+                .register(opts, MetricKind::Histogram, Some(cfg), |desc, index| {
+                    let params = HistParams { layout, recent };
+                    Arc::new(HistogramCore::new(desc, context, params, index))
+                })?;
         core.revive();
         Ok(Histogram { core })
     }
@@ -373,8 +390,13 @@ impl Shared {
         let capacity = self.events_capacity;
         let core = self
             .registry
-            .register(opts, MetricKind::Events, None, |desc| {
-                Arc::new(EventsCore::new(desc, context, EventParams { capacity }))
+            .register(opts, MetricKind::Events, None, |desc, index| {
+                Arc::new(EventsCore::new(
+                    desc,
+                    context,
+                    EventParams { capacity },
+                    index,
+                ))
             })?;
         core.revive();
         Ok(EventLog { core })

@@ -50,6 +50,7 @@ pub(crate) struct KindOps<H> {
     unregistered: fn(&Shared) -> H,
     /// Hides the series from snapshots (`true`) or shows it again (`false`).
     set_removed: fn(&H, bool),
+    reset: fn(&H),
 }
 
 struct Inner<H> {
@@ -268,6 +269,26 @@ impl<H> Family<H> {
         }
     }
 
+    /// Resets the series of `values` (see [`Counter::reset`]); returns whether it exists.
+    pub fn reset(&self, values: &[&str]) -> bool {
+        let inner = &*self.inner;
+        let hash = inner.hasher.hash_one(values);
+        match inner.find(hash, values) {
+            Some(series) => {
+                (inner.ops.reset)(&series.handle);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Resets every series of the family (see [`Counter::reset`]).
+    pub fn reset_all(&self) {
+        for (_, series) in self.inner.table.iter() {
+            (self.inner.ops.reset)(&series.handle);
+        }
+    }
+
     /// Removes (see [`remove`](Self::remove)) every series whose label values `keep` rejects.
     pub fn retain(&self, mut keep: impl FnMut(&[&str]) -> bool) {
         let mut values: Vec<&str> = Vec::new();
@@ -394,6 +415,7 @@ impl KindOps<Counter> {
             register: |s, o, _| s.counter(o),
             unregistered: Shared::unregistered_counter,
             set_removed: |h: &Counter, removed| h.core.set_removed(removed),
+            reset: Counter::reset,
         }
     }
 }
@@ -404,6 +426,7 @@ impl KindOps<Gauge> {
             register: |s, o, _| s.gauge(o),
             unregistered: Shared::unregistered_gauge,
             set_removed: |h: &Gauge, removed| h.core.set_removed(removed),
+            reset: Gauge::reset,
         }
     }
 }
@@ -414,6 +437,7 @@ impl KindOps<Histogram> {
             register: |s, o, c| s.histogram(o, c.clone().unwrap_or_default()),
             unregistered: Shared::unregistered_histogram,
             set_removed: |h: &Histogram, removed| h.core.set_removed(removed),
+            reset: Histogram::reset,
         }
     }
 }
@@ -424,6 +448,7 @@ impl KindOps<EventLog> {
             register: |s, o, _| s.events(o),
             unregistered: Shared::unregistered_events,
             set_removed: |h: &EventLog, removed| h.core.set_removed(removed),
+            reset: EventLog::reset,
         }
     }
 }

@@ -26,6 +26,9 @@ pub(crate) struct Core<S, P = ()> {
     pub(crate) context: Arc<EngineContext>,
     pub(crate) shards: ShardArray<CachePadded<S>>,
     pub(crate) params: P,
+    /// Position in the registry (and the aggregator's collectors), or `usize::MAX` for a core
+    /// that belongs to no registry.
+    pub(crate) index: usize,
     /// Set when the series was removed (it leaves the snapshots; its shards and totals stay,
     /// and registering it again brings it back). Cold path only.
     removed: AtomicBool,
@@ -33,13 +36,19 @@ pub(crate) struct Core<S, P = ()> {
 
 impl<S, P> Core<S, P> {
     /// A metric of `context`'s engine with no shard allocated yet (cold path: registration).
-    pub(crate) fn new(desc: Arc<MetricDesc>, context: &Arc<EngineContext>, params: P) -> Self {
+    pub(crate) fn new(
+        desc: Arc<MetricDesc>,
+        context: &Arc<EngineContext>,
+        params: P,
+        index: usize,
+    ) -> Self {
         Core {
             engine_id: context.id,
             desc,
             shards: ShardArray::new(context.slots.shard_len()),
             context: context.clone(),
             params,
+            index,
             removed: AtomicBool::new(false),
         }
     }
@@ -48,6 +57,14 @@ impl<S, P> Core<S, P> {
     pub(crate) fn set_removed(&self, removed: bool) {
         // Relaxed: read by the aggregator at its next collection; no data depends on it.
         self.removed.store(removed, Ordering::Relaxed);
+    }
+
+    /// Resets the metric: statistics read after this call cover only what is recorded after
+    /// it (no-op for a handle that belongs to no registry, or once the engine is gone).
+    pub(crate) fn reset(&self) {
+        if let Some(engine) = self.context.engine() {
+            engine.reset(self.index);
+        }
     }
 
     /// Brings a removed series back (registration found it again).
@@ -128,6 +145,14 @@ pub struct Counter {
 }
 
 impl Counter {
+    /// Resets the metric: from now on its total, delta and rates cover what is recorded after this call (the
+    /// aggregator takes the shards' current state as the baseline; no shard is written).
+    /// Exporters report the reset time as `_created`, so Prometheus sees a counter reset.
+    /// A cold call: it takes the aggregator's lock.
+    pub fn reset(&self) {
+        self.core.reset();
+    }
+
     /// Adds 1.
     #[inline]
     pub fn increment(&self) {
@@ -170,6 +195,14 @@ pub struct Gauge {
 }
 
 impl Gauge {
+    /// Resets the metric: from now on its value is 0 plus what is what is recorded after this call (the
+    /// aggregator takes the shards' current state as the baseline; no shard is written).
+    /// Exporters report the reset time as `_created`, so Prometheus sees a counter reset.
+    /// A cold call: it takes the aggregator's lock.
+    pub fn reset(&self) {
+        self.core.reset();
+    }
+
     /// Sets the value (costs one clock read for the cross-thread ordering stamp).
     #[inline]
     pub fn set(&self, v: f64) {
@@ -222,6 +255,14 @@ pub struct Histogram {
 }
 
 impl Histogram {
+    /// Resets the metric: from now on its cumulative, window and recent data cover what is recorded after this call (the
+    /// aggregator takes the shards' current state as the baseline; no shard is written).
+    /// Exporters report the reset time as `_created`, so Prometheus sees a counter reset.
+    /// A cold call: it takes the aggregator's lock.
+    pub fn reset(&self) {
+        self.core.reset();
+    }
+
     /// Records `v`. Values outside the configured range saturate into an edge bucket and are
     /// counted as saturated.
     #[inline]
@@ -315,6 +356,14 @@ pub struct EventLog {
 }
 
 impl EventLog {
+    /// Resets the metric: from now on its total and recent events cover what is recorded after this call (the
+    /// aggregator takes the shards' current state as the baseline; no shard is written).
+    /// Exporters report the reset time as `_created`, so Prometheus sees a counter reset.
+    /// A cold call: it takes the aggregator's lock.
+    pub fn reset(&self) {
+        self.core.reset();
+    }
+
     /// Records an event with `code` and payload 0.
     #[inline]
     pub fn record(&self, code: u32) {

@@ -102,7 +102,7 @@ impl Registry {
         opts: Opts,
         kind: MetricKind,
         config: Option<HistogramConfig>,
-        make: impl FnOnce(Arc<MetricDesc>) -> Arc<C>,
+        make: impl FnOnce(Arc<MetricDesc>, usize) -> Arc<C>,
     ) -> Result<Arc<C>, RegisterError> {
         let desc = validate(opts, kind)?;
         let key = (desc.name.clone(), desc.labels.clone());
@@ -131,7 +131,8 @@ impl Registry {
             });
         }
         family.label_sets += 1;
-        let core = make(Arc::new(desc));
+        // The entry's index in registration order: the aggregator's collectors use the same.
+        let core = make(Arc::new(desc), inner.entries.len());
         let entry = C::entry(core.clone());
         inner.by_key.insert(key, entry.clone());
         inner.entries.push(entry.clone());

@@ -60,7 +60,8 @@ pub struct Event {
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CounterSnapshot {
-    /// Total since the engine started (exact: `u128`, so no sequence of `add`s can wrap it).
+    /// Total since the engine started or the last reset (exact: `u128`, so no sequence of
+    /// `add`s can wrap it).
     pub total: u128,
     /// Increase during the last interval.
     pub delta: u128,
@@ -70,6 +71,10 @@ pub struct CounterSnapshot {
     pub window_rate: f64,
     /// Highest per-interval rate within the window.
     pub peak_rate: f64,
+    /// `total` per second since the engine started (or since the last reset).
+    pub avg_rate: f64,
+    /// Highest per-interval rate since the engine started (or since the last reset).
+    pub max_rate: f64,
 }
 
 /// A gauge's value.
@@ -84,7 +89,8 @@ pub struct GaugeSnapshot {
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistogramSnapshot {
-    /// Everything recorded since the start; `min`/`max` exact.
+    /// Everything recorded since the start (or since the last reset); `min`/`max` exact
+    /// (after a reset: bucket bounds).
     pub cumulative: HistogramData,
     /// The last interval only; `min`/`max` are bucket bounds.
     pub interval: HistogramData,
@@ -96,6 +102,10 @@ pub struct HistogramSnapshot {
     pub throughput: f64,
     /// Highest per-interval count per second within the window.
     pub peak_throughput: f64,
+    /// `cumulative.count()` per second since the engine started (or since the last reset).
+    pub avg_throughput: f64,
+    /// Highest per-interval count per second since the engine started (or the last reset).
+    pub max_throughput: f64,
     /// The most recent raw samples (if `HistogramConfig::recent` > 0), oldest first; samples
     /// of different threads within one interval are grouped by thread.
     pub recent: Vec<u64>,
@@ -122,7 +132,7 @@ impl HistogramSnapshot {
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EventsSnapshot {
-    /// Events recorded since the start (exact).
+    /// Events recorded since the start or the last reset (exact).
     pub total: u64,
     /// Increase during the last interval.
     pub delta: u64,
@@ -156,16 +166,22 @@ pub struct MetricSnapshot {
     pub desc: Arc<MetricDesc>,
     /// The statistics.
     pub value: MetricValue,
+    /// When the metric was last reset (`None`: never): its statistics cover only what was
+    /// recorded after this time. Exporters report it as OpenMetrics `_created`.
+    pub reset_at: Option<SystemTime>,
 }
 
 /// An immutable view of every metric, published by the aggregator.
 ///
-/// Metrics appear in registration order, and a metric keeps its position in every later
-/// snapshot, so a reader may cache [`position`](Self::position) and index [`metrics`](Self::metrics).
+/// Metrics appear in registration order; removed series are left out (so the positions after
+/// a removed series shift: look metrics up by name and labels, or re-check a cached
+/// [`position`](Self::position)).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
     pub(crate) sequence: u64,
     pub(crate) time: SystemTime,
+    pub(crate) started: SystemTime,
+    pub(crate) uptime: Duration,
     pub(crate) interval: Duration,
     pub(crate) stats: Stats,
     pub(crate) metrics: Vec<MetricSnapshot>,
@@ -176,6 +192,8 @@ impl Snapshot {
         Snapshot {
             sequence: 0,
             time: SystemTime::now(),
+            started: SystemTime::now(),
+            uptime: Duration::ZERO,
             interval: Duration::ZERO,
             stats: Stats::default(),
             metrics: Vec::new(),
@@ -190,6 +208,16 @@ impl Snapshot {
     /// Wall-clock time of collection.
     pub fn time(&self) -> SystemTime {
         self.time
+    }
+
+    /// Wall-clock time the engine started.
+    pub fn started(&self) -> SystemTime {
+        self.started
+    }
+
+    /// Time from the engine's start to this snapshot (engine clock).
+    pub fn uptime(&self) -> Duration {
+        self.uptime
     }
 
     /// Length of the interval that ended with this snapshot (engine clock).

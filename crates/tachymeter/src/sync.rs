@@ -24,7 +24,7 @@ pub(crate) use loom::sync::{
 
 /// `std`'s `Arc` in both builds: reference counts are not part of any modelled protocol, and
 /// snapshots and descriptions are compared and shared with code outside the models.
-pub(crate) use std::sync::Arc;
+pub(crate) use std::sync::{Arc, Weak};
 
 /// Spin hint for bounded retry loops; under loom it yields so models terminate.
 #[inline]

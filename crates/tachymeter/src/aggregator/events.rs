@@ -1,7 +1,7 @@
 //! Event logs: totals and the merged recent events of every thread's ring.
 #![deny(unsafe_code)]
 
-use super::{push_window, recent_cap, take_value, Collect, Pass};
+use super::{push_window, recent_cap, take_value, Collect, Pass, Since};
 use crate::desc::MetricDesc;
 use crate::metric::EventsCore;
 use crate::snapshot::{Event, EventsSnapshot, MetricValue, Stats};
@@ -10,7 +10,10 @@ use std::collections::VecDeque;
 
 pub(super) struct EventsCollector {
     core: Arc<EventsCore>,
+    /// The shards' summed total at the last reset.
+    base: u64,
     prev_total: u64,
+    since: Since,
     /// Ring read position per thread slot.
     positions: Vec<u64>,
     recent: VecDeque<Event>,
@@ -23,7 +26,9 @@ impl EventsCollector {
         let cap = recent_cap(core.params.capacity);
         EventsCollector {
             core,
+            base: 0,
             prev_total: 0,
+            since: Since::default(),
             positions: vec![0; slots],
             // A fixed capacity allocated once here, so collections never grow it.
             recent: VecDeque::with_capacity(cap),
@@ -43,6 +48,42 @@ impl Collect for EventsCollector {
     }
 
     fn collect(&mut self, _pass: &Pass<'_>, stats: &mut Stats, value: &mut MetricValue) {
+        let cap = recent_cap(self.core.params.capacity);
+        let total = self.read(stats);
+        let delta = total.wrapping_sub(self.prev_total);
+        self.prev_total = total;
+        let mut out = match take_value(value) {
+            MetricValue::Events(out) => out,
+            _ => EventsSnapshot {
+                recent: Vec::with_capacity(cap),
+                ..EventsSnapshot::default()
+            },
+        };
+        out.total = total.wrapping_sub(self.base);
+        out.delta = delta;
+        out.recent.clear();
+        out.recent.extend(self.recent.iter().copied());
+        out.overwritten = self.overwritten;
+        *value = MetricValue::Events(out);
+    }
+
+    fn reset(&mut self, now: u64, stats: &mut Stats) {
+        let total = self.read(stats);
+        self.base = total;
+        self.prev_total = total;
+        self.recent.clear();
+        self.overwritten = 0;
+        self.since.reset(now);
+    }
+
+    fn reset_at(&self) -> Option<std::time::SystemTime> {
+        self.since.at
+    }
+}
+
+impl EventsCollector {
+    /// Sums the shards' totals and moves every ring's new events into `recent`.
+    fn read(&mut self, stats: &mut Stats) -> u64 {
         let cap = recent_cap(self.core.params.capacity);
         let mut total = 0u64;
         for (slot, shard) in self.core.shards.iter() {
@@ -64,20 +105,6 @@ impl Collect for EventsCollector {
                 }
             }
         }
-        let delta = total.wrapping_sub(self.prev_total);
-        self.prev_total = total;
-        let mut out = match take_value(value) {
-            MetricValue::Events(out) => out,
-            _ => EventsSnapshot {
-                recent: Vec::with_capacity(cap),
-                ..EventsSnapshot::default()
-            },
-        };
-        out.total = total;
-        out.delta = delta;
-        out.recent.clear();
-        out.recent.extend(self.recent.iter().copied());
-        out.overwritten = self.overwritten;
-        *value = MetricValue::Events(out);
+        total
     }
 }

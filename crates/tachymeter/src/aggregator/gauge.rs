@@ -1,7 +1,7 @@
 //! Gauges: the latest `set` across threads plus every `add` after it.
 #![deny(unsafe_code)]
 
-use super::{Collect, Pass};
+use super::{Collect, Pass, Since};
 use crate::desc::MetricDesc;
 use crate::metric::GaugeCore;
 use crate::shard::GaugeRead;
@@ -19,6 +19,7 @@ pub(super) struct GaugeCollector {
     prev_adds: Vec<f64>,
     /// This collection's consistent shard reads (kept to reuse the allocation).
     reads: Vec<(usize, GaugeRead)>,
+    since: Since,
 }
 
 impl GaugeCollector {
@@ -30,6 +31,7 @@ impl GaugeCollector {
             overflows: 0,
             prev_adds: vec![0.0; slots],
             reads: Vec::new(),
+            since: Since::default(),
         }
     }
 }
@@ -86,5 +88,23 @@ impl Collect for GaugeCollector {
         stats.gauge_overflows += self.overflows;
         self.value = v;
         *value = MetricValue::Gauge(GaugeSnapshot { value: v });
+    }
+
+    /// The value becomes 0: every `set` and `add` made so far is taken as applied.
+    fn reset(&mut self, now: u64, _stats: &mut Stats) {
+        for (slot, shard) in self.core.shards.iter() {
+            // A shard busy for every try: its later adds are counted from the older mark.
+            let Some(r) = shard.read() else { continue };
+            if let Some((_, stamp, _)) = r.set {
+                self.applied_stamp = self.applied_stamp.max(stamp);
+            }
+            self.prev_adds[slot] = r.adds;
+        }
+        self.value = 0.0;
+        self.since.reset(now);
+    }
+
+    fn reset_at(&self) -> Option<std::time::SystemTime> {
+        self.since.at
     }
 }

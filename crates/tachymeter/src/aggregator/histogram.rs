@@ -2,7 +2,7 @@
 //! the merged recent samples of every thread's ring.
 #![deny(unsafe_code)]
 
-use super::{peak, per_sec, push_window, recent_cap, take_value, Collect, Pass};
+use super::{peak, per_sec, push_window, recent_cap, take_value, Collect, Pass, Since};
 use crate::desc::MetricDesc;
 use crate::metric::HistogramCore;
 use crate::snapshot::{HistogramSnapshot, MetricValue, Stats};
@@ -12,7 +12,12 @@ use tachymeter_histogram::HistogramData;
 
 pub(super) struct HistogramCollector {
     core: Arc<HistogramCore>,
+    /// The merged shards at the previous collection (all-time, exact min/max).
     cumulative: HistogramData,
+    /// The merged shards at the last reset, if any, and a buffer to subtract it with.
+    base: Option<HistogramData>,
+    raw: HistogramData,
+    since: Since,
     /// The last `window` intervals, oldest first, and their running sum (add the newest,
     /// subtract the one that leaves: O(buckets) per collection, not O(window × buckets)).
     window: VecDeque<HistogramData>,
@@ -32,6 +37,9 @@ impl HistogramCollector {
         let schema = core.params.layout.schema();
         HistogramCollector {
             cumulative: HistogramData::empty(schema),
+            base: None,
+            raw: HistogramData::empty(schema),
+            since: Since::default(),
             window: VecDeque::new(),
             window_sum: HistogramData::empty(schema),
             sub_scratch: HistogramData::empty(schema),
@@ -57,6 +65,73 @@ impl Collect for HistogramCollector {
 
     fn collect(&mut self, pass: &Pass<'_>, stats: &mut Stats, value: &mut MetricValue) {
         let cap = recent_cap(self.core.params.recent);
+        let (rejected, saturated) = self.read(stats);
+        stats.rejected += rejected;
+        stats.saturated += saturated;
+        let mut out = match take_value(value) {
+            MetricValue::Histogram(out) => out,
+            _ => HistogramSnapshot {
+                recent: Vec::with_capacity(cap),
+                ..HistogramSnapshot::default()
+            },
+        };
+        out.interval.assign_delta(&self.raw, &self.cumulative);
+        self.cumulative.clone_from(&self.raw);
+        match &self.base {
+            // Since the reset: min/max are bucket bounds, like an interval's.
+            Some(base) => out.cumulative.assign_delta(&self.raw, base),
+            None => out.cumulative.clone_from(&self.raw),
+        }
+        // Reuse the oldest interval's buffers for the newest, after taking it out of the sum.
+        let mut newest = match self.window.len() >= pass.window {
+            true => {
+                let oldest = self.window.pop_front().unwrap_or_default();
+                self.sub_scratch.assign_delta(&self.window_sum, &oldest);
+                std::mem::swap(&mut self.window_sum, &mut self.sub_scratch);
+                oldest
+            }
+            false => HistogramData::default(),
+        };
+        self.window_sum
+            .merge_using(&out.interval, &mut self.merge_scratch);
+        newest.clone_from(&out.interval);
+        self.window.push_back(newest);
+        out.window.clone_from(&self.window_sum);
+        out.window
+            .set_bucket_extremes(self.cumulative.min(), self.cumulative.max());
+        out.throughput = per_sec(out.window.count(), pass.window_duration);
+        out.peak_throughput = peak(self.window.iter().rev().map(|h| h.count()), pass.durations);
+        out.avg_throughput = per_sec(out.cumulative.count(), self.since.elapsed(pass));
+        out.max_throughput = self.since.max(per_sec(out.interval.count(), pass.interval));
+        out.window_duration = pass.window_duration;
+        out.recent.clear();
+        out.recent.extend(self.recent.iter().copied());
+        out.rejected = rejected;
+        out.saturated = saturated;
+        *value = MetricValue::Histogram(out);
+    }
+
+    fn reset(&mut self, now: u64, stats: &mut Stats) {
+        self.read(stats);
+        self.cumulative.clone_from(&self.raw);
+        self.base = Some(self.raw.clone());
+        let schema = self.core.params.layout.schema();
+        self.window.clear();
+        self.window_sum = HistogramData::empty(schema);
+        self.recent.clear();
+        self.since.reset(now);
+    }
+
+    fn reset_at(&self) -> Option<std::time::SystemTime> {
+        self.since.at
+    }
+}
+
+impl HistogramCollector {
+    /// Merges every shard into `raw` (all-time: exact count, sum, min and max) and moves every
+    /// ring's new samples into `recent`; returns the rejected and saturated counts.
+    fn read(&mut self, stats: &mut Stats) -> (u64, u64) {
+        let cap = recent_cap(self.core.params.recent);
         self.dense.iter_mut().for_each(|d| *d = 0);
         let (mut min, mut max, mut sum) = (u64::MAX, 0u64, 0u128);
         let (mut rejected, mut saturated) = (0u64, 0u64);
@@ -78,17 +153,8 @@ impl Collect for HistogramCollector {
                 }
             }
         }
-        stats.rejected += rejected;
-        stats.saturated += saturated;
-        let mut out = match take_value(value) {
-            MetricValue::Histogram(out) => out,
-            _ => HistogramSnapshot {
-                recent: Vec::with_capacity(cap),
-                ..HistogramSnapshot::default()
-            },
-        };
         let has = |x: u64, empty: u64| (x != empty).then_some(x);
-        out.cumulative.assign_dense(
+        self.raw.assign_dense(
             &self.core.params.layout,
             &self.dense,
             sum,
@@ -96,32 +162,6 @@ impl Collect for HistogramCollector {
             // max is 0 both for "none" and for a recorded 0: min tells them apart.
             has(min, u64::MAX).map(|_| max),
         );
-        out.interval.assign_delta(&out.cumulative, &self.cumulative);
-        self.cumulative.clone_from(&out.cumulative);
-        // Reuse the oldest interval's buffers for the newest, after taking it out of the sum.
-        let mut newest = match self.window.len() >= pass.window {
-            true => {
-                let oldest = self.window.pop_front().unwrap_or_default();
-                self.sub_scratch.assign_delta(&self.window_sum, &oldest);
-                std::mem::swap(&mut self.window_sum, &mut self.sub_scratch);
-                oldest
-            }
-            false => HistogramData::default(),
-        };
-        self.window_sum
-            .merge_using(&out.interval, &mut self.merge_scratch);
-        newest.clone_from(&out.interval);
-        self.window.push_back(newest);
-        out.window.clone_from(&self.window_sum);
-        out.window
-            .set_bucket_extremes(self.cumulative.min(), self.cumulative.max());
-        out.throughput = per_sec(out.window.count(), pass.window_duration);
-        out.peak_throughput = peak(self.window.iter().rev().map(|h| h.count()), pass.durations);
-        out.window_duration = pass.window_duration;
-        out.recent.clear();
-        out.recent.extend(self.recent.iter().copied());
-        out.rejected = rejected;
-        out.saturated = saturated;
-        *value = MetricValue::Histogram(out);
+        (rejected, saturated)
     }
 }

@@ -15,6 +15,7 @@ mod events;
 mod gauge;
 mod histogram;
 
+use crate::clock::Clock;
 use crate::context::EngineContext;
 use crate::desc::MetricDesc;
 use crate::registry::{Entry, Registry};
@@ -30,6 +31,11 @@ trait Collect: Send {
     fn desc(&self) -> &Arc<MetricDesc>;
     /// Whether the series was removed (left out of snapshots until registered again).
     fn removed(&self) -> bool;
+    /// Takes the shards' current state as the new baseline, so that later statistics cover
+    /// only what is recorded after now (`now` in clock ticks). Reads shards, never writes them.
+    fn reset(&mut self, now: u64, stats: &mut Stats);
+    /// When the metric was last reset.
+    fn reset_at(&self) -> Option<SystemTime>;
     /// Reads every shard and writes the metric's statistics into `value`, reusing its buffers
     /// when it already holds this kind.
     fn collect(&mut self, pass: &Pass<'_>, stats: &mut Stats, value: &mut MetricValue);
@@ -51,6 +57,41 @@ fn take_value(value: &mut MetricValue) -> MetricValue {
     std::mem::replace(value, MetricValue::Gauge(GaugeSnapshot::default()))
 }
 
+/// Since-start (or since-reset) bookkeeping of one collector.
+#[derive(Default)]
+struct Since {
+    /// Tick of the last reset; `None`: the engine's start.
+    tick: Option<u64>,
+    /// Wall time of the last reset.
+    at: Option<SystemTime>,
+    /// Highest per-interval rate since then.
+    max_rate: f64,
+}
+
+impl Since {
+    /// Time since the engine started or the last reset.
+    fn elapsed(&self, pass: &Pass<'_>) -> Duration {
+        match self.tick {
+            None => pass.uptime,
+            Some(t) => Duration::from_nanos(pass.clock.delta_nanos(t, pass.now)),
+        }
+    }
+
+    /// Notes this interval's rate; returns the highest so far.
+    fn max(&mut self, rate: f64) -> f64 {
+        self.max_rate = self.max_rate.max(rate);
+        self.max_rate
+    }
+
+    fn reset(&mut self, now: u64) {
+        *self = Since {
+            tick: Some(now),
+            at: Some(SystemTime::now()),
+            max_rate: 0.0,
+        };
+    }
+}
+
 /// The aggregator's private state.
 pub(crate) struct Aggregator {
     /// Registered entries seen so far (the registry only appends).
@@ -58,6 +99,9 @@ pub(crate) struct Aggregator {
     /// One collector per entry, same order.
     collectors: Vec<Box<dyn Collect>>,
     sequence: u64,
+    /// Tick and wall time of the engine's start.
+    start_tick: u64,
+    started: SystemTime,
     last_tick: u64,
     window: usize,
     durations: VecDeque<Duration>,
@@ -73,6 +117,8 @@ impl Aggregator {
             entries: Vec::new(),
             collectors: Vec::new(),
             sequence: 0,
+            start_tick: now_tick,
+            started: SystemTime::now(),
             last_tick: now_tick,
             window: window.max(1),
             durations: VecDeque::new(),
@@ -110,6 +156,27 @@ impl Aggregator {
         snap
     }
 
+    /// Adds a collector for every entry registered since the last call.
+    fn catch_up(&mut self, registry: &Registry, context: &EngineContext) {
+        registry.extend_entries(&mut self.entries);
+        let slots = context.slots.shard_len();
+        while self.collectors.len() < self.entries.len() {
+            let c = collector(&self.entries[self.collectors.len()], slots);
+            self.collectors.push(c);
+        }
+    }
+
+    /// Resets the metric registered at `index` (see `Collect::reset`).
+    pub(crate) fn reset(&mut self, registry: &Registry, context: &EngineContext, index: usize) {
+        self.catch_up(registry, context);
+        let mut stats = Stats::default();
+        if let Some(c) = self.collectors.get_mut(index) {
+            c.reset(context.clock.raw(), &mut stats);
+        }
+        // Samples a reset found overwritten in a ring stay counted.
+        self.ring_overwritten += stats.ring_overwritten;
+    }
+
     /// Merges every shard into `out` (overwriting it) with the next sequence number.
     pub(crate) fn collect_into(
         &mut self,
@@ -120,12 +187,7 @@ impl Aggregator {
         aggregator_panics: u64,
     ) {
         let started = context.clock.raw();
-        registry.extend_entries(&mut self.entries);
-        let slots = context.slots.shard_len();
-        while self.collectors.len() < self.entries.len() {
-            let c = collector(&self.entries[self.collectors.len()], slots);
-            self.collectors.push(c);
-        }
+        self.catch_up(registry, context);
         let now = context.clock.raw();
         let interval = Duration::from_nanos(context.clock.delta_nanos(self.last_tick, now));
         self.last_tick = now;
@@ -140,11 +202,15 @@ impl Aggregator {
             aggregator_panics,
             ..Stats::default()
         };
+        let uptime = Duration::from_nanos(context.clock.delta_nanos(self.start_tick, now));
         let pass = Pass {
             interval,
             window: self.window,
             window_duration,
             durations: &self.durations,
+            now,
+            uptime,
+            clock: &context.clock,
         };
         // A recycled snapshot has the metrics of an earlier collection, in the same order
         // (registration order is append-only); new metrics are appended.
@@ -159,11 +225,13 @@ impl Aggregator {
                 out.metrics.push(MetricSnapshot {
                     desc: c.desc().clone(),
                     value: MetricValue::Counter(CounterSnapshot::default()),
+                    reset_at: None,
                 });
             } else if !Arc::ptr_eq(&out.metrics[n].desc, c.desc()) {
                 out.metrics[n].desc = c.desc().clone();
             }
             c.collect(&pass, &mut stats, &mut out.metrics[n].value);
+            out.metrics[n].reset_at = c.reset_at();
             n += 1;
         }
         out.metrics.truncate(n);
@@ -174,6 +242,8 @@ impl Aggregator {
         self.sequence += 1;
         out.sequence = self.sequence;
         out.time = SystemTime::now();
+        out.started = self.started;
+        out.uptime = uptime;
         out.interval = interval;
         out.stats = stats;
     }
@@ -189,6 +259,11 @@ struct Pass<'a> {
     window_duration: Duration,
     /// The window's interval lengths, oldest first.
     durations: &'a VecDeque<Duration>,
+    /// This collection's clock tick.
+    now: u64,
+    /// Time since the engine started.
+    uptime: Duration,
+    clock: &'a Clock,
 }
 
 fn per_sec(n: impl Into<u128>, d: Duration) -> f64 {
