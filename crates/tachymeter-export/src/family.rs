@@ -172,7 +172,9 @@ impl<'s> Exposition<'s> {
         for metric in snapshot.metrics() {
             let desc = &*metric.desc;
             let kind = match metric.value {
-                MetricValue::Counter(_) | MetricValue::Events(_) => Kind::Counter,
+                MetricValue::Counter(_) | MetricValue::Events(_) | MetricValue::Records(_) => {
+                    Kind::Counter
+                }
                 MetricValue::Gauge(_) => Kind::Gauge,
                 MetricValue::Histogram(_) => Kind::Histogram,
                 // A kind added to the engine later: not exposed until an encoder knows it.

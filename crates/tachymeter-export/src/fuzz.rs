@@ -380,7 +380,7 @@ fn expected_family(metric: &MetricSnapshot) -> Expected<'_> {
         family = format!("{family}_{unit}");
     }
     let kind = match desc.kind {
-        MetricKind::Counter | MetricKind::Events => "counter",
+        MetricKind::Counter | MetricKind::Events | MetricKind::Records => "counter",
         MetricKind::Gauge => "gauge",
         MetricKind::Histogram => "histogram",
     };

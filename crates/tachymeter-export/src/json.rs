@@ -60,6 +60,21 @@ pub struct MetricDoc {
     /// Event log value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<EventsDoc>,
+    /// Record log value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<RecordsDoc>,
+}
+
+/// Record log totals and recent records.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordsDoc {
+    /// Records made since start (or the last reset).
+    pub total: u64,
+    /// Records lost to ring overwrites.
+    pub overwritten: u64,
+    /// Most recent records of all threads in time order, oldest first, as
+    /// `[seconds since the engine started, field 0, field 1, field 2]`.
+    pub recent: Vec<(f64, u64, u64, u64)>,
 }
 
 /// Metric kind tag.
@@ -74,6 +89,8 @@ pub enum KindDoc {
     Histogram,
     /// Event log.
     Events,
+    /// Record log.
+    Records,
 }
 
 /// Counter totals and rates (per second).
@@ -228,6 +245,7 @@ impl MetricDoc {
             gauge: None,
             histogram: None,
             events: None,
+            records: None,
         };
         match &metric.value {
             MetricValue::Counter(c) => {
@@ -272,6 +290,18 @@ impl MetricDoc {
                     recent: e.recent.iter().map(|ev| (ev.code, ev.payload)).collect(),
                 });
             }
+            MetricValue::Records(r) => {
+                doc.kind = KindDoc::Records;
+                doc.records = Some(RecordsDoc {
+                    total: r.total,
+                    overwritten: r.overwritten,
+                    recent: r
+                        .recent
+                        .iter()
+                        .map(|x| (x.at.as_secs_f64(), x.fields[0], x.fields[1], x.fields[2]))
+                        .collect(),
+                });
+            }
             _ => return None,
         }
         Some(doc)
@@ -284,6 +314,7 @@ impl MetricDoc {
             KindDoc::Gauge => MetricKind::Gauge,
             KindDoc::Histogram => MetricKind::Histogram,
             KindDoc::Events => MetricKind::Events,
+            KindDoc::Records => MetricKind::Records,
         }
     }
 }

@@ -72,7 +72,7 @@ pub use family::{ClassicBuckets, ExportConfig};
 pub use http::{MetricsServer, ServerConfig, ServerStats, DEFAULT_ADDR};
 pub use json::{
     encode_json, write_json, CounterDoc, EventsDoc, HistogramDoc, HistogramStats, KindDoc,
-    MetricDoc, SnapshotDoc,
+    MetricDoc, RecordsDoc, SnapshotDoc,
 };
 pub use negotiate::ScrapeFormat;
 pub use proto::{encode_protobuf, PROTOBUF_CONTENT_TYPE};

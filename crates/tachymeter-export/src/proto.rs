@@ -231,6 +231,11 @@ fn to_metric(metric: &MetricSnapshot, family: &Family<'_>, config: &ExportConfig
                 value: Some(e.total as f64),
             })
         }
+        MetricValue::Records(r) => {
+            out.counter = Some(Counter {
+                value: Some(r.total as f64),
+            })
+        }
         MetricValue::Gauge(g) => {
             out.gauge = Some(Gauge {
                 value: Some(g.value),

@@ -102,6 +102,12 @@ pub fn csv_rows(snapshot: &Snapshot) -> Vec<CsvRow> {
                 value: Some(e.total as f64),
                 ..base
             }),
+            MetricValue::Records(r) => rows.push(CsvRow {
+                kind: "records".to_owned(),
+                count: Some(r.total.into()),
+                value: Some(r.total as f64),
+                ..base
+            }),
             MetricValue::Histogram(h) => {
                 for (scope, data) in [
                     ("cumulative", &h.cumulative),

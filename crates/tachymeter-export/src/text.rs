@@ -86,6 +86,9 @@ fn write_family(
             MetricValue::Events(e) => {
                 write_counter(out, &family.name, metric, e.total.into(), om, created)
             }
+            MetricValue::Records(r) => {
+                write_counter(out, &family.name, metric, r.total.into(), om, created)
+            }
             MetricValue::Gauge(g) => {
                 write_sample(out, &name, metric, None, &fmt_float(g.value));
             }

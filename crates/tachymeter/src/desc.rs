@@ -17,6 +17,8 @@ pub enum MetricKind {
     Histogram,
     /// A log of recent coded events with a total count.
     Events,
+    /// A log of recent timestamped records (three `u64` fields each) with a total count.
+    Records,
 }
 
 impl fmt::Display for MetricKind {
@@ -26,6 +28,7 @@ impl fmt::Display for MetricKind {
             MetricKind::Gauge => "gauge",
             MetricKind::Histogram => "histogram",
             MetricKind::Events => "events",
+            MetricKind::Records => "records",
         })
     }
 }
@@ -397,7 +400,10 @@ pub fn is_valid_label_name(name: &str) -> bool {
 /// ```
 pub fn exposed_names(name: &str, kind: MetricKind, unit: &str) -> Vec<String> {
     let mut family = name.to_string();
-    let counter = matches!(kind, MetricKind::Counter | MetricKind::Events);
+    let counter = matches!(
+        kind,
+        MetricKind::Counter | MetricKind::Events | MetricKind::Records
+    );
     if counter {
         if let Some(stripped) = name.strip_suffix("_total") {
             if !stripped.is_empty() {
@@ -417,7 +423,7 @@ pub fn exposed_names(name: &str, kind: MetricKind, unit: &str) -> Vec<String> {
         }
     }
     let suffixes: &[&str] = match kind {
-        MetricKind::Counter | MetricKind::Events => &["_total", "_created"],
+        MetricKind::Counter | MetricKind::Events | MetricKind::Records => &["_total", "_created"],
         MetricKind::Gauge => &[],
         MetricKind::Histogram => &["_bucket", "_sum", "_count", "_created"],
     };

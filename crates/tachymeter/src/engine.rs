@@ -9,7 +9,7 @@ use crate::desc::{clip, HistogramConfig, MetricKind, Opts, RegisterError};
 use crate::local::LocalRecorder;
 use crate::metric::{
     Counter, CounterCore, EventLog, EventParams, EventsCore, Gauge, GaugeCore, HistParams,
-    Histogram, HistogramCore,
+    Histogram, HistogramCore, RecordLog, RecordsCore,
 };
 use crate::registry::{Limits, Registry};
 use crate::slots::SlotTable;
@@ -158,8 +158,8 @@ impl EngineBuilder {
         self
     }
 
-    /// Ring capacity per thread of each event log (default 128, rounded up to a power of two;
-    /// 1 ..= 65,536).
+    /// Ring capacity per thread of each event log and record log (default 128, rounded up to a
+    /// power of two; 1 ..= 65,536).
     pub fn events_capacity(mut self, n: usize) -> Self {
         self.events_capacity = n;
         self
@@ -402,6 +402,28 @@ impl Shared {
         Ok(EventLog { core })
     }
 
+    /// Registers (or finds) a record log with the engine's events capacity.
+    pub(crate) fn records(&self, opts: Opts) -> Result<RecordLog, RegisterError> {
+        let context = &self.context;
+        let capacity = self.events_capacity;
+        let core = self
+            .registry
+            .register(opts, MetricKind::Records, None, |desc, index| {
+                let params = EventParams { capacity };
+                Arc::new(RecordsCore::new(desc, context, params, index))
+            })?;
+        core.revive();
+        Ok(RecordLog { core })
+    }
+
+    /// A record log (ring of 1) of this engine that belongs to no registry.
+    pub(crate) fn unregistered_records(&self) -> RecordLog {
+        let desc = Self::unregistered_desc(MetricKind::Records);
+        let params = EventParams { capacity: 1 };
+        let core = Arc::new(RecordsCore::new(desc, &self.context, params, UNREGISTERED));
+        RecordLog { core }
+    }
+
     /// The registry.
     pub(crate) fn registry(&self) -> &Registry {
         &self.registry
@@ -516,6 +538,21 @@ impl Engine {
     /// Registers (or finds) an event log with the engine's events capacity.
     pub fn events(&self, opts: impl Into<Opts>) -> Result<EventLog, RegisterError> {
         self.shared.events(opts.into())
+    }
+
+    /// Registers (or finds) a record log (see [`RecordLog`]) whose per-thread rings hold the
+    /// engine's `events_capacity` records.
+    pub fn record_log(&self, opts: impl Into<Opts>) -> Result<RecordLog, RegisterError> {
+        self.shared.records(opts.into())
+    }
+
+    /// Declares a record-log family (see [`counter_family`](Self::counter_family)).
+    pub fn record_log_family(
+        &self,
+        opts: impl Into<Opts>,
+        labels: &[&str],
+    ) -> Result<crate::RecordsFamily, RegisterError> {
+        self.shared.records_family(opts.into(), labels)
     }
 
     /// Declares a counter family: one name with these label names, a series per tuple of

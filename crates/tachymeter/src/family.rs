@@ -18,7 +18,7 @@
 
 use crate::desc::{HistogramConfig, MetricKind, Opts, RegisterError};
 use crate::engine::Shared;
-use crate::metric::{Counter, EventLog, Gauge, Histogram};
+use crate::metric::{Counter, EventLog, Gauge, Histogram, RecordLog};
 use crate::shard_array::ShardArray;
 use crate::sync::{lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use std::hash::BuildHasher;
@@ -34,6 +34,8 @@ pub type GaugeFamily = Family<Gauge>;
 pub type HistogramFamily = Family<Histogram>;
 /// An event-log family: see [`Family`].
 pub type EventsFamily = Family<EventLog>;
+/// A record-log family: see [`Family`].
+pub type RecordsFamily = Family<RecordLog>;
 
 /// One series of a family: its label values and its handle.
 struct Series<H> {
@@ -453,7 +455,41 @@ impl KindOps<EventLog> {
     }
 }
 
+impl KindOps<RecordLog> {
+    pub(crate) fn records() -> Self {
+        KindOps {
+            register: |s, o, _| s.records(o),
+            unregistered: Shared::unregistered_records,
+            set_removed: |h: &RecordLog, removed| h.core.set_removed(removed),
+            reset: RecordLog::reset,
+        }
+    }
+}
+
+impl FamilyRecord<[u64; 3]> for RecordLog {
+    /// Records the fields.
+    #[inline]
+    fn family_record(&self, v: [u64; 3]) {
+        self.record(v);
+    }
+}
+
 impl Shared {
+    pub(crate) fn records_family(
+        self: &Arc<Self>,
+        opts: Opts,
+        labels: &[&str],
+    ) -> Result<RecordsFamily, RegisterError> {
+        Family::new(
+            self,
+            opts,
+            labels,
+            MetricKind::Records,
+            None,
+            KindOps::records(),
+        )
+    }
+
     pub(crate) fn counter_family(
         self: &Arc<Self>,
         opts: Opts,

@@ -71,18 +71,19 @@ pub use desc::{
 };
 pub use engine::{limits, BuildError, Engine, EngineBuilder, Health};
 pub use family::{
-    CounterFamily, EventsFamily, Family, FamilyRecord, GaugeFamily, HistogramFamily, OVERFLOW_VALUE,
+    CounterFamily, EventsFamily, Family, FamilyRecord, GaugeFamily, HistogramFamily, RecordsFamily,
+    OVERFLOW_VALUE,
 };
 #[cfg(not(loom))]
 pub use global::{__private, global};
 pub use local::LocalRecorder;
 pub use metric::{
     Counter, EventLog, Gauge, Histogram, LocalCounter, LocalEventLog, LocalGauge, LocalHistogram,
-    LocalTimer, Timer,
+    LocalTimer, RecordLog, Timer,
 };
 pub use snapshot::{
     CounterSnapshot, Event, EventsSnapshot, GaugeSnapshot, HistogramSnapshot, MetricSnapshot,
-    MetricValue, Snapshot, Stats,
+    MetricValue, Record, RecordsSnapshot, Snapshot, Stats,
 };
 pub use tachymeter_histogram as histogram;
 pub use tachymeter_histogram::HistogramData;

@@ -12,7 +12,7 @@
 use crate::desc::{
     clip, exposed_names, validate, HistogramConfig, MetricDesc, MetricKind, Opts, RegisterError,
 };
-use crate::metric::{CounterCore, EventsCore, GaugeCore, HistogramCore};
+use crate::metric::{CounterCore, EventsCore, GaugeCore, HistogramCore, RecordsCore};
 use crate::sync::{lock, Arc, Mutex};
 use std::collections::HashMap;
 
@@ -23,6 +23,7 @@ pub(crate) enum Entry {
     Gauge(Arc<GaugeCore>),
     Histogram(Arc<HistogramCore>),
     Events(Arc<EventsCore>),
+    Records(Arc<RecordsCore>),
 }
 
 /// A metric core the registry can store: converts to and from an [`Entry`].
@@ -52,7 +53,8 @@ registered!(
     CounterCore => Counter,
     GaugeCore => Gauge,
     HistogramCore => Histogram,
-    EventsCore => Events
+    EventsCore => Events,
+    RecordsCore => Records
 );
 
 struct Family {

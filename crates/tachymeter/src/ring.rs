@@ -20,25 +20,29 @@
 
 use crate::sync::{fence, AtomicU64, Ordering};
 
-/// The ring's storage. Roles are enforced by [`Producer`] and [`Consumer`].
-pub struct Ring {
+/// The ring's storage: `W` words per entry (1 for samples and events, 4 for a timestamped
+/// record). Roles are enforced by [`Producer`] and [`Consumer`].
+pub struct Ring<const W: usize = 1> {
     /// Written by the producer only: pushes started.
     reserved: AtomicU64,
     /// Written by the producer only: pushes completed.
     head: AtomicU64,
-    /// Written by the producer only; read by the consumer.
-    slots: Box<[AtomicU64]>,
+    /// Written by the producer only; read by the consumer. An entry's words are validated
+    /// together (the `reserved` check covers the whole cell).
+    slots: Box<[[AtomicU64; W]]>,
     mask: u64,
 }
 
-impl Ring {
-    /// A ring holding `capacity` samples (rounded up to a power of two, at least 1).
-    pub fn new(capacity: usize) -> Ring {
+impl<const W: usize> Ring<W> {
+    /// A ring holding `capacity` entries (rounded up to a power of two, at least 1).
+    pub fn new(capacity: usize) -> Ring<W> {
         let cap = capacity.max(1).next_power_of_two();
         Ring {
             reserved: AtomicU64::new(0),
             head: AtomicU64::new(0),
-            slots: (0..cap).map(|_| AtomicU64::new(0)).collect(),
+            slots: (0..cap)
+                .map(|_| std::array::from_fn(|_| AtomicU64::new(0)))
+                .collect(),
             mask: cap as u64 - 1,
         }
     }
@@ -52,47 +56,71 @@ impl Ring {
     /// The producer role. Only the slot's owning thread may use it (the caller guarantees this
     /// by owning the thread slot).
     #[inline]
-    pub fn producer(&self) -> Producer<'_> {
+    pub fn producer(&self) -> Producer<'_, W> {
         Producer { ring: self }
     }
 
     /// The consumer role (aggregator only, serialised by the aggregator's mutex).
-    pub fn consumer(&self) -> Consumer<'_> {
+    pub fn consumer(&self) -> Consumer<'_, W> {
         Consumer { ring: self }
     }
 }
 
-/// Pushes samples; one thread at a time.
-pub struct Producer<'a> {
-    ring: &'a Ring,
+/// Pushes entries; one thread at a time.
+pub struct Producer<'a, const W: usize = 1> {
+    ring: &'a Ring<W>,
 }
 
-impl Producer<'_> {
-    /// Appends `v`, overwriting the oldest sample when full.
+impl<const W: usize> Producer<'_, W> {
+    /// Appends `entry`, overwriting the oldest entry when full.
     #[inline]
-    pub fn push(&self, v: u64) {
+    pub fn push_entry(&self, entry: [u64; W]) {
         let r = self.ring;
         // Relaxed: we are the only writer of `head`.
         let h = r.head.load(Ordering::Relaxed);
-        // Relaxed + fence(Release): the fence orders this store before the slot store below, so
-        // a consumer that sees the new slot value also sees `reserved > h` (see module docs).
+        // Relaxed + fence(Release): the fence orders this store before the slot stores below,
+        // so a consumer that sees a new slot word also sees `reserved > h` (module docs).
         r.reserved.store(h + 1, Ordering::Relaxed);
         fence(Ordering::Release);
-        r.slots[(h & r.mask) as usize].store(v, Ordering::Relaxed);
-        // Release: the slot value is visible to a consumer that observes the new head.
+        let cell = &r.slots[(h & r.mask) as usize];
+        for (word, v) in cell.iter().zip(entry) {
+            word.store(v, Ordering::Relaxed);
+        }
+        // Release: the slot words are visible to a consumer that observes the new head.
         r.head.store(h + 1, Ordering::Release);
     }
 }
 
-/// Reads what was pushed since the last read.
-pub struct Consumer<'a> {
-    ring: &'a Ring,
+impl Producer<'_, 1> {
+    /// Appends `v`, overwriting the oldest sample when full.
+    #[inline]
+    pub fn push(&self, v: u64) {
+        self.push_entry([v]);
+    }
 }
 
-impl Consumer<'_> {
-    /// Appends to `out` the samples pushed in `[*pos, head)` that are still intact, oldest
-    /// first; advances `*pos` to `head` and returns how many samples were lost to overwriting.
-    pub fn read_since(&self, pos: &mut u64, out: &mut Vec<u64>) -> u64 {
+/// Reads what was pushed since the last read.
+pub struct Consumer<'a, const W: usize = 1> {
+    ring: &'a Ring<W>,
+}
+
+impl<const W: usize> Consumer<'_, W> {
+    /// Appends to `out` the entries pushed in `[*pos, head)` that are still intact, oldest
+    /// first; advances `*pos` to `head` and returns how many entries were lost to overwriting.
+    pub fn read_entries_since(&self, pos: &mut u64, out: &mut Vec<[u64; W]>) -> u64 {
+        // Relaxed: validated by the fence + `reserved` check in `read_into`.
+        self.read_into(pos, out, |cell| {
+            std::array::from_fn(|w| cell[w].load(Ordering::Relaxed))
+        })
+    }
+
+    /// The read protocol, with `load` turning a cell into what `out` holds.
+    fn read_into<T>(
+        &self,
+        pos: &mut u64,
+        out: &mut Vec<T>,
+        load: impl Fn(&[AtomicU64; W]) -> T,
+    ) -> u64 {
         let r = self.ring;
         let cap = r.slots.len() as u64;
         // Acquire: every slot store before this head is visible.
@@ -100,8 +128,8 @@ impl Consumer<'_> {
         let from = (*pos).max(head.saturating_sub(cap));
         let start_len = out.len();
         for i in from..head {
-            // Relaxed: validated below by the fence + `reserved` check.
-            out.push(r.slots[(i & r.mask) as usize].load(Ordering::Relaxed));
+            // `load` uses Relaxed loads: validated below by the fence + `reserved` check.
+            out.push(load(&r.slots[(i & r.mask) as usize]));
         }
         // Acquire fence: if any load above saw an overwriting store, the producer's
         // `reserved` store that precedes it is visible to the load below.
@@ -113,6 +141,15 @@ impl Consumer<'_> {
         let lost = valid_from - (*pos).min(valid_from);
         *pos = head;
         lost
+    }
+}
+
+impl Consumer<'_, 1> {
+    /// Appends to `out` the samples pushed in `[*pos, head)` that are still intact, oldest
+    /// first; advances `*pos` to `head` and returns how many samples were lost to overwriting.
+    pub fn read_since(&self, pos: &mut u64, out: &mut Vec<u64>) -> u64 {
+        // Relaxed: validated by the fence + `reserved` check in `read_into`.
+        self.read_into(pos, out, |cell| cell[0].load(Ordering::Relaxed))
     }
 }
 

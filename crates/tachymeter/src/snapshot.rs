@@ -142,6 +142,36 @@ pub struct EventsSnapshot {
     pub overwritten: u64,
 }
 
+/// One entry of a record log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Record {
+    /// When it was recorded, as time since the engine started (engine clock).
+    pub at: Duration,
+    /// The fields recorded with it (their meaning is the caller's: duration, size, status…).
+    pub fields: [u64; 3],
+}
+
+/// A record log's statistics.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct RecordsSnapshot {
+    /// Records made since the start or the last reset (exact).
+    pub total: u64,
+    /// Increase during the last interval.
+    pub delta: u64,
+    /// The most recent records of every thread, merged in time order, oldest first.
+    pub recent: Vec<Record>,
+    /// Records overwritten in a per-thread ring before the aggregator read them.
+    pub overwritten: u64,
+}
+
+impl RecordsSnapshot {
+    /// The last `n` records (fewer if fewer are kept), oldest first.
+    pub fn last(&self, n: usize) -> &[Record] {
+        &self.recent[self.recent.len().saturating_sub(n)..]
+    }
+}
+
 /// The value part of a metric snapshot.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -157,6 +187,8 @@ pub enum MetricValue {
     Histogram(HistogramSnapshot),
     /// An event log.
     Events(EventsSnapshot),
+    /// A record log.
+    Records(RecordsSnapshot),
 }
 
 /// One metric in a snapshot.
@@ -271,6 +303,14 @@ impl Snapshot {
     pub fn histogram(&self, name: &str) -> Option<&HistogramSnapshot> {
         match &self.get(name, &[])?.value {
             MetricValue::Histogram(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// The unlabelled record log `name`.
+    pub fn records(&self, name: &str) -> Option<&RecordsSnapshot> {
+        match &self.get(name, &[])?.value {
+            MetricValue::Records(r) => Some(r),
             _ => None,
         }
     }

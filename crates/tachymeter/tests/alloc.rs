@@ -122,7 +122,7 @@ fn ten_million_records_allocate_nothing_after_warm_up() {
 }
 
 /// Family lookups of existing series (through the family and through a macro call site with
-/// runtime label values) allocate nothing, on several threads.
+/// runtime label values) and record-log records allocate nothing, on several threads.
 #[test]
 fn family_lookups_allocate_nothing_after_warm_up() {
     let e = Engine::builder()
@@ -133,6 +133,7 @@ fn family_lookups_allocate_nothing_after_warm_up() {
         .counter_family("fam_alloc_total", &["route", "method"])
         .unwrap();
     let hist = e.histogram_family("fam_alloc_latency", &["stage"]).unwrap();
+    let log = e.record_log("fam_alloc_records").unwrap();
     const ROUTES: [&str; 4] = ["/a", "/b", "/c", "/d"];
     const STAGES: [&str; 3] = ["parse", "run", "write"];
     let barrier = Barrier::new(THREADS as usize);
@@ -140,7 +141,7 @@ fn family_lookups_allocate_nothing_after_warm_up() {
     let counted: u64 = std::thread::scope(|s| {
         let hs: Vec<_> = (0..THREADS)
             .map(|_| {
-                let (fam, hist, barrier) = (&fam, &hist, &barrier);
+                let (fam, hist, log, barrier) = (&fam, &hist, &log, &barrier);
                 s.spawn(move || {
                     // One macro call site (each call site has its own family).
                     let by_macro = |r: &str| {
@@ -154,6 +155,7 @@ fn family_lookups_allocate_nothing_after_warm_up() {
                     for st in STAGES {
                         hist.with(&[st]).record(1);
                     }
+                    log.record([0, 0, 0]);
                     barrier.wait();
                     COUNTING.with(|x| x.set(true));
                     let before = allocs();
@@ -163,6 +165,7 @@ fn family_lookups_allocate_nothing_after_warm_up() {
                         fam.record(&[r, "GET"], 2);
                         by_macro(r);
                         hist.record(&[STAGES[i as usize % 3]], i);
+                        log.record([i, 1, 2]);
                     }
                     let mine = allocs() - before;
                     COUNTING.with(|x| x.set(false));

@@ -14,6 +14,7 @@ mod counter;
 mod events;
 mod gauge;
 mod histogram;
+mod records;
 
 use crate::clock::Clock;
 use crate::context::EngineContext;
@@ -48,6 +49,7 @@ fn collector(entry: &Entry, slots: usize) -> Box<dyn Collect> {
         Entry::Gauge(core) => Box::new(gauge::GaugeCollector::new(core.clone(), slots)),
         Entry::Histogram(core) => Box::new(histogram::HistogramCollector::new(core.clone(), slots)),
         Entry::Events(core) => Box::new(events::EventsCollector::new(core.clone(), slots)),
+        Entry::Records(core) => Box::new(records::RecordsCollector::new(core.clone(), slots)),
     }
 }
 
@@ -210,6 +212,7 @@ impl Aggregator {
             durations: &self.durations,
             now,
             uptime,
+            start: self.start_tick,
             clock: &context.clock,
         };
         // A recycled snapshot has the metrics of an earlier collection, in the same order
@@ -263,6 +266,8 @@ struct Pass<'a> {
     now: u64,
     /// Time since the engine started.
     uptime: Duration,
+    /// The engine's start, in clock ticks.
+    start: u64,
     clock: &'a Clock,
 }
 

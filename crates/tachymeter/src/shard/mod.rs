@@ -29,12 +29,14 @@ mod counter;
 mod events;
 mod gauge;
 mod histogram;
+mod records;
 mod total;
 
 pub(crate) use counter::CounterShard;
 pub(crate) use events::EventShard;
 pub(crate) use gauge::{GaugeRead, GaugeShard};
 pub(crate) use histogram::HistShard;
+pub(crate) use records::{RecordShard, RECORD_WORDS};
 
 use crate::sync::{AtomicU64, Ordering};
 
