@@ -21,7 +21,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 LIMITS="$ROOT/benches/callgrind-limits.txt"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 N="${N:-100000}"
-PATHS=(counter counter-local histogram histogram-local gauge timer floor-padded-store)
+PATHS=(counter counter-local histogram histogram-local histogram-f64 gauge timer floor-padded-store)
 MODE="${1:-check}"
 case "$MODE" in check | --update) ;; *) echo "usage: $0 [--update]" >&2; exit 2 ;; esac
 
@@ -78,6 +78,14 @@ for p in "${PATHS[@]}"; do
     fi
     printf '%-20s %12s %8s  %s\n' "$p" "${MEASURED[$p]}" "${limit:--}" "$verdict"
 done
+# record_f64 (float seconds into a seconds histogram) must cost at most 1.3x record(u64).
+ratio="$(awk -v f="${MEASURED[histogram-f64]}" -v h="${MEASURED[histogram]}" 'BEGIN { printf "%.2f", f / h }')"
+if awk -v r="$ratio" 'BEGIN { exit !(r > 1.30) }'; then
+    echo "histogram-f64 / histogram = $ratio > 1.30: REGRESSION"
+    status=1
+else
+    echo "histogram-f64 / histogram = $ratio (limit 1.30): ok"
+fi
 if [ "$status" -eq 0 ]; then
     echo "callgrind.sh: all ${#PATHS[@]} hot paths within limits"
 else

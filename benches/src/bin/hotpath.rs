@@ -1,7 +1,7 @@
 //! Runs N records through one hot path, for callgrind (`scripts/callgrind.sh`).
 //!
 //! Usage: `hotpath PATH [N]` with PATH one of `counter`, `counter-local`, `histogram`,
-//! `histogram-local`, `gauge`, `timer`, `floor-padded-store`. Each path is a separate
+//! `histogram-local`, `histogram-f64`, `gauge`, `timer`, `floor-padded-store`. Each path is a separate
 //! `#[inline(never)]` function named `bench_<path>` (dashes become underscores) so that
 //! `valgrind --tool=callgrind --toggle-collect='hotpath::bench_<path>'` counts exactly the N
 //! records and nothing else: engine set-up, registration and the first (cold, slot-claiming)
@@ -42,6 +42,14 @@ fn bench_histogram_local(h: &LocalHistogram<'_>, values: &[u64; LATENCIES], n: u
     }
 }
 
+/// The same latencies as `bench_histogram`, given as float seconds to a `seconds` histogram.
+#[inline(never)]
+fn bench_histogram_f64(h: &Histogram, values: &[f64; LATENCIES], n: u64) {
+    for i in 0..n {
+        black_box(h).record_f64(values[i as usize & LATENCY_MASK]);
+    }
+}
+
 #[inline(never)]
 fn bench_gauge(g: &Gauge, n: u64) {
     for i in 0..n {
@@ -75,7 +83,11 @@ fn main() {
     let counter = engine.counter("hot_counter").expect("register");
     let gauge = engine.gauge("hot_gauge").expect("register");
     let hist = engine.histogram("hot_latency").expect("register");
+    let hist_s = engine
+        .histogram(tachymeter::Opts::new("hot_step").unit("seconds"))
+        .expect("register");
     let values = data::latencies();
+    let seconds: [f64; LATENCIES] = std::array::from_fn(|i| values[i] as f64 * 1e-9);
     let rec = engine.local_recorder();
     let slots = PaddedSlots::new(1);
 
@@ -98,6 +110,10 @@ fn main() {
             local.record(1);
             bench_histogram_local(&local, &values, n);
         }
+        "histogram-f64" => {
+            hist_s.record(1);
+            bench_histogram_f64(&hist_s, &seconds, n);
+        }
         "gauge" => {
             gauge.set(0.0);
             bench_gauge(&gauge, n);
@@ -115,7 +131,7 @@ fn main() {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: hotpath (counter|counter-local|histogram|histogram-local|gauge|timer|floor-padded-store) [N]"
+        "usage: hotpath (counter|counter-local|histogram|histogram-local|histogram-f64|gauge|timer|floor-padded-store) [N]"
     );
     std::process::exit(2)
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
-use tachymeter::{Engine, Opts};
+use tachymeter::Engine;
 use tachymeter_export::{ExportConfig, MetricsServer, ServerConfig};
 
 use args::{Command, DemoArgs, OutputFormat};
@@ -92,17 +92,7 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
             .context("building the engine")?,
     );
     let metrics = Arc::new(Metrics::register(&engine).context("registering metrics")?);
-    let overhead_pct = engine.gauge(
-        Opts::new("demo_instrumentation_overhead_percent")
-            .help("Measured instrumentation overhead, percent of request time."),
-    )?;
-    let overhead_ns = engine.gauge(
-        Opts::new("demo_instrumentation_overhead_ns_per_request")
-            .help("Measured instrumentation overhead, ns per request."),
-    )?;
-    engine
-        .gauge(Opts::new("demo_threads").help("Worker threads."))?
-        .set(demo.threads as f64);
+    metrics.threads.set(demo.threads as f64);
 
     let server = match demo.listen {
         Some(addr) => {
@@ -169,8 +159,8 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
     view.note("measuring instrumentation overhead ...");
     let budget = (demo.duration / 4).clamp(Duration::from_millis(300), Duration::from_secs(3));
     let overhead = measure_overhead(&engine, &metrics, demo.seed, budget, &mut checksum);
-    overhead_pct.set(overhead.percent());
-    overhead_ns.set(overhead.ns_per_request());
+    metrics.overhead_ratio.set(overhead.percent() / 100.0);
+    metrics.overhead_per_request.set(overhead.ns_per_request());
 
     let snapshot = engine.flush();
     view.summary(&snapshot, main_elapsed, demo.threads, &overhead);

@@ -106,7 +106,7 @@ fn demo_runs_and_writes_a_consistent_json_snapshot() {
         "one cache lookup per row"
     );
     assert!(hits > 0 && misses > 0);
-    let overhead = find("demo_instrumentation_overhead_ns_per_request", None);
+    let overhead = find("demo_instrumentation_overhead_per_request", None);
     assert_eq!(overhead.kind, KindDoc::Gauge);
     assert!(overhead.gauge.is_some_and(f64::is_finite));
 }

@@ -123,8 +123,14 @@ pub(crate) struct Family<'s> {
     pub registered: &'s str,
     pub kind: Kind,
     pub help: &'s str,
-    /// Sanitized unit, `""` when none.
+    /// Sanitized base unit (time units become `seconds`), `""` when none.
     pub unit: String,
+    /// Registered units per `unit`, for counter and gauge values (`1000` for milliseconds):
+    /// exported values are divided by it.
+    pub value_divisor: f64,
+    /// Stored histogram steps per `unit` (`1e9` for every time unit: histograms store
+    /// nanoseconds): exported bounds and sums are divided by it.
+    pub step_divisor: f64,
     pub series: Vec<&'s MetricSnapshot>,
 }
 
@@ -181,13 +187,17 @@ impl<'s> Exposition<'s> {
                 _ => continue,
             };
             let slot = *by_name.entry(desc.name.as_str()).or_insert_with(|| {
-                let unit = sanitize(&desc.unit, false);
+                let registered_unit = desc.unit_kind();
+                let (base, value_divisor) = registered_unit.base();
+                let unit = sanitize(base, false);
                 let family = Family {
                     name: family_name(&desc.name, &unit, kind),
                     registered: &desc.name,
                     kind,
                     help: &desc.help,
                     unit,
+                    value_divisor,
+                    step_divisor: registered_unit.steps_per_base(),
                     series: Vec::new(),
                 };
                 let names = family.wire_names();

@@ -130,6 +130,11 @@ pub struct EventsDoc {
 pub struct HistogramDoc {
     /// Native schema.
     pub schema: i8,
+    /// Steps of the statistics below per unit of the metric (`1e9` for a `seconds`
+    /// histogram, which stores nanoseconds; 1 for bytes and unit-less histograms): divide a
+    /// statistic that is not a count (sum, min, max, mean, stddev, quantiles) by it.
+    #[serde(default = "one")]
+    pub steps_per_unit: f64,
     /// Since start.
     pub cumulative: HistogramStats,
     /// The rolling window.
@@ -268,6 +273,7 @@ impl MetricDoc {
                 doc.kind = KindDoc::Histogram;
                 doc.histogram = Some(Box::new(HistogramDoc {
                     schema: h.cumulative.schema(),
+                    steps_per_unit: h.steps_per_unit,
                     cumulative: HistogramStats::of(&h.cumulative),
                     window: HistogramStats::of(&h.window),
                     interval: HistogramStats::of(&h.interval),
@@ -335,4 +341,9 @@ pub fn write_json<W: io::Write>(snapshot: &Snapshot, writer: W) -> io::Result<()
 fn unix_seconds(at: SystemTime) -> f64 {
     at.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Serde default of `HistogramDoc::steps_per_unit` (documents without it predate units).
+fn one() -> f64 {
+    1.0
 }

@@ -17,24 +17,25 @@
 //! let engine = Engine::builder().background(false).build().unwrap();
 //! let requests = engine.counter(Opts::new("requests").help("Requests served.")).unwrap();
 //! let latency = engine
-//!     .histogram(Opts::new("latency").unit("nanoseconds").label("stage", "parse"))
+//!     .histogram(Opts::new("latency").unit("seconds").label("stage", "parse"))
 //!     .unwrap();
 //! requests.add(3);
-//! for v in [900, 1_000, 3_000] {
-//!     latency.record(v);
+//! for v in [0.000_000_9, 0.000_001, 0.000_003] {
+//!     latency.record_f64(v); // stored as 900, 1000 and 3000 nanoseconds
 //! }
 //! let snapshot = engine.flush();
 //! let config = ExportConfig::default();
 //!
 //! let text = encode_text(&snapshot, &config);
 //! assert!(text.contains("# TYPE requests_total counter\nrequests_total 3\n"));
-//! // 900 and 1000 are <= 1024 = 2^10: exact, because 2^10 is also a native boundary.
-//! assert!(text.contains("latency_nanoseconds_bucket{stage=\"parse\",le=\"1024.0\"} 2\n"));
-//! assert!(text.contains("latency_nanoseconds_bucket{stage=\"parse\",le=\"+Inf\"} 3\n"));
-//! assert!(text.contains("latency_nanoseconds_sum{stage=\"parse\"} 4900\n"));
+//! // Time is exported in seconds. 900 and 1000 ns are <= 1024 ns = 2^10 ns: exact, because
+//! // 2^10 is also a native boundary.
+//! assert!(text.contains("latency_seconds_bucket{stage=\"parse\",le=\"1.024e-6\"} 2\n"));
+//! assert!(text.contains("latency_seconds_bucket{stage=\"parse\",le=\"+Inf\"} 3\n"));
+//! assert!(text.contains("latency_seconds_sum{stage=\"parse\"} 4.9e-6\n"));
 //!
 //! let om = encode_openmetrics(&snapshot, &config);
-//! assert!(om.contains("# UNIT latency_nanoseconds nanoseconds\n"));
+//! assert!(om.contains("# UNIT latency_seconds seconds\n"));
 //! assert!(om.ends_with("# EOF\n"));
 //! ```
 //!

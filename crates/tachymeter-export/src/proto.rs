@@ -223,7 +223,7 @@ fn to_metric(metric: &MetricSnapshot, family: &Family<'_>, config: &ExportConfig
     match &metric.value {
         MetricValue::Counter(c) => {
             out.counter = Some(Counter {
-                value: Some(c.total as f64),
+                value: Some(c.total as f64 / family.value_divisor),
             })
         }
         MetricValue::Events(e) => {
@@ -238,11 +238,11 @@ fn to_metric(metric: &MetricSnapshot, family: &Family<'_>, config: &ExportConfig
         }
         MetricValue::Gauge(g) => {
             out.gauge = Some(Gauge {
-                value: Some(g.value),
+                value: Some(g.value / family.value_divisor),
             })
         }
         MetricValue::Histogram(h) => {
-            out.histogram = Some(native_histogram(&h.cumulative, config, family.registered));
+            out.histogram = Some(native_histogram(&h.cumulative, config, family));
         }
         // Exposition::build drops kinds it does not know.
         _ => {}
@@ -251,25 +251,38 @@ fn to_metric(metric: &MetricSnapshot, family: &Family<'_>, config: &ExportConfig
 }
 
 /// Native + classic protobuf histogram of `data`.
-fn native_histogram(data: &HistogramData, config: &ExportConfig, registered: &str) -> Histogram {
-    let (positive_span, positive_delta) = spans_and_deltas(data.buckets());
-    let bucket = classic_buckets(data, config.buckets(registered))
+///
+/// Native buckets are exact only in the unit the data are stored in: a histogram whose
+/// exported unit differs from its stored steps (time units: nanoseconds exported as seconds)
+/// gets its classic buckets only, since `base^i` nanoseconds are no `base^j` seconds.
+fn native_histogram(data: &HistogramData, config: &ExportConfig, family: &Family<'_>) -> Histogram {
+    let steps = family.step_divisor;
+    let bucket = classic_buckets(data, config.buckets(family.registered))
         .into_iter()
         .map(|(le, count)| Bucket {
             cumulative_count: Some(count),
-            upper_bound: Some(le),
+            upper_bound: Some(le / steps),
         })
         .collect();
-    Histogram {
+    let mut h = Histogram {
         sample_count: Some(data.count()),
-        sample_sum: Some(data.sum() as f64),
+        sample_sum: Some(data.sum() as f64 / steps),
         bucket,
-        schema: Some(i32::from(data.schema())),
-        zero_threshold: Some(ZERO_THRESHOLD),
-        zero_count: Some(data.zero_count()),
-        positive_span,
-        positive_delta,
+        schema: None,
+        zero_threshold: None,
+        zero_count: None,
+        positive_span: Vec::new(),
+        positive_delta: Vec::new(),
+    };
+    if steps == 1.0 {
+        let (positive_span, positive_delta) = spans_and_deltas(data.buckets());
+        h.schema = Some(i32::from(data.schema()));
+        h.zero_threshold = Some(ZERO_THRESHOLD);
+        h.zero_count = Some(data.zero_count());
+        h.positive_span = positive_span;
+        h.positive_delta = positive_delta;
     }
+    h
 }
 
 /// Native buckets (ascending index, non-zero count) as spans plus count deltas.

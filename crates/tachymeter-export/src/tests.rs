@@ -324,3 +324,36 @@ fn a_reset_metric_reports_its_reset_time_as_created() {
         .unwrap();
     assert!(created >= t0 && created < t0 + 60.0, "{created} vs {t0}");
 }
+
+#[test]
+fn time_units_are_exported_in_seconds() {
+    let engine = engine();
+    engine
+        .counter(Opts::new("busy_total").unit("milliseconds"))
+        .unwrap()
+        .add(1500);
+    engine
+        .gauge(Opts::new("wait").unit("microseconds"))
+        .unwrap()
+        .set(250.0);
+    let h = engine
+        .histogram(Opts::new("step").unit("milliseconds"))
+        .unwrap();
+    h.record_f64(1.5); // 1.5 ms = 1,500,000 ns
+    h.record_f64(0.5);
+    engine
+        .histogram(Opts::new("size").unit("bytes"))
+        .unwrap()
+        .record(1000);
+    let text = encode_text(&engine.flush(), &ExportConfig::default());
+    assert!(text.contains("busy_seconds_total 1.5\n"), "{text}");
+    assert!(text.contains("wait_seconds 0.00025\n"), "{text}");
+    assert!(text.contains("step_seconds_sum 0.002\n"), "{text}");
+    assert!(text.contains("step_seconds_count 2\n"), "{text}");
+    assert!(
+        text.contains("step_seconds_bucket{le=\"0.000524288\"} 1\n"),
+        "{text}"
+    );
+    // Bytes stay integers.
+    assert!(text.contains("size_bytes_sum 1000\n"), "{text}");
+}

@@ -81,16 +81,20 @@ fn write_family(
         let created = reset.as_deref().unwrap_or(created);
         match &metric.value {
             MetricValue::Counter(c) => {
-                write_counter(out, &family.name, metric, c.total, om, created)
+                let total = scaled_total(c.total, family.value_divisor);
+                write_counter(out, &family.name, metric, &total, om, created)
             }
             MetricValue::Events(e) => {
-                write_counter(out, &family.name, metric, e.total.into(), om, created)
+                let total = e.total.to_string();
+                write_counter(out, &family.name, metric, &total, om, created)
             }
             MetricValue::Records(r) => {
-                write_counter(out, &family.name, metric, r.total.into(), om, created)
+                let total = r.total.to_string();
+                write_counter(out, &family.name, metric, &total, om, created)
             }
             MetricValue::Gauge(g) => {
-                write_sample(out, &name, metric, None, &fmt_float(g.value));
+                let value = fmt_float(g.value / family.value_divisor);
+                write_sample(out, &name, metric, None, &value);
             }
             MetricValue::Histogram(h) => {
                 let data = &h.cumulative;
@@ -100,7 +104,7 @@ fn write_family(
                         out,
                         &bucket,
                         metric,
-                        Some(&fmt_float(le)),
+                        Some(&fmt_float(le / family.step_divisor)),
                         &count.to_string(),
                     );
                 }
@@ -111,7 +115,7 @@ fn write_family(
                     &format!("{name}_sum"),
                     metric,
                     None,
-                    &data.sum().to_string(),
+                    &scaled_total(data.sum(), family.step_divisor),
                 );
                 write_sample(out, &format!("{name}_count"), metric, None, &count);
                 if om {
@@ -124,21 +128,24 @@ fn write_family(
     }
 }
 
+/// An exact integer total, or its float value in the base unit when `divisor` is not 1.
+pub(crate) fn scaled_total(total: u128, divisor: f64) -> String {
+    if divisor == 1.0 {
+        total.to_string()
+    } else {
+        fmt_float(total as f64 / divisor)
+    }
+}
+
 fn write_counter(
     out: &mut String,
     family: &str,
     metric: &MetricSnapshot,
-    total: u128,
+    total: &str,
     om: bool,
     created: &str,
 ) {
-    write_sample(
-        out,
-        &format!("{family}_total"),
-        metric,
-        None,
-        &total.to_string(),
-    );
+    write_sample(out, &format!("{family}_total"), metric, None, total);
     if om {
         write_sample(out, &format!("{family}_created"), metric, None, created);
     }

@@ -87,9 +87,13 @@ fn routes_and_content_negotiation() {
         decoded.push(MetricFamily::decode_length_delimited(&mut rest).expect("delimited protobuf"));
     }
     assert_eq!(decoded, metric_families(&snapshot, &export));
-    let native = decoded[1].metric[0].histogram.as_ref().unwrap();
-    assert_eq!(native.schema, Some(6));
-    assert_eq!(native.sample_count, Some(1000));
+    // A time-unit histogram stores nanoseconds and is exported in seconds: classic buckets
+    // only (native bucket boundaries in nanoseconds are not native boundaries in seconds).
+    let lat = decoded[1].metric[0].histogram.as_ref().unwrap();
+    assert_eq!(lat.schema, None);
+    assert_eq!(lat.sample_count, Some(1000));
+    let ns_sum: u64 = (1..=1000u64).map(|v| v * 7).sum();
+    assert_eq!(lat.sample_sum, Some(ns_sum as f64 / 1e9));
 
     let json = get(addr, "/snapshot.json", &[]);
     assert_eq!(json.status, 200);

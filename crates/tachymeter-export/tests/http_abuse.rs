@@ -90,7 +90,7 @@ fn scrape(addr: SocketAddr, limit: Duration) -> Result<Duration, String> {
         return Err(format!("not a 200: {} bytes", bytes.len()));
     }
     let text = String::from_utf8_lossy(&bytes);
-    if !text.contains("latency_19_nanoseconds_count ") || !text.contains("requests_199_total") {
+    if !text.contains("latency_19_seconds_count ") || !text.contains("requests_199_total") {
         return Err(format!("truncated body: {} bytes", bytes.len()));
     }
     Ok(started.elapsed())

@@ -33,6 +33,136 @@ impl fmt::Display for MetricKind {
     }
 }
 
+/// A metric's unit. Time units and ratios change how a histogram stores `f64` values (see
+/// [`Unit::steps_per_unit`]) and how exporters present them (Prometheus base units: time in
+/// `seconds`); the others are labels for readers.
+///
+/// ```
+/// use tachymeter::Unit;
+/// assert_eq!(Unit::from("milliseconds"), Unit::Milliseconds);
+/// assert_eq!(Unit::Milliseconds.steps_per_unit(), 1e6); // stored as integer nanoseconds
+/// assert_eq!(Unit::Milliseconds.base(), ("seconds", 1e3));
+/// assert_eq!(Unit::from("requests"), Unit::Custom("requests".into()));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Unit {
+    /// No unit.
+    #[default]
+    None,
+    /// Seconds (stored as nanoseconds).
+    Seconds,
+    /// Milliseconds (stored as nanoseconds, exported in seconds).
+    Milliseconds,
+    /// Microseconds (stored as nanoseconds, exported in seconds).
+    Microseconds,
+    /// Nanoseconds (exported in seconds).
+    Nanoseconds,
+    /// Bytes.
+    Bytes,
+    /// A ratio, usually 0..=1 (stored in millionths).
+    Ratio,
+    /// A percentage, usually 0..=100 (stored in ten-thousandths of a percent).
+    Percent,
+    /// Any other unit word (`[a-zA-Z0-9_]*`), used as is.
+    Custom(String),
+}
+
+impl Unit {
+    /// The unit's name as written in `Opts::unit` and `MetricDesc::unit`.
+    pub fn name(&self) -> &str {
+        match self {
+            Unit::None => "",
+            Unit::Seconds => "seconds",
+            Unit::Milliseconds => "milliseconds",
+            Unit::Microseconds => "microseconds",
+            Unit::Nanoseconds => "nanoseconds",
+            Unit::Bytes => "bytes",
+            Unit::Ratio => "ratio",
+            Unit::Percent => "percent",
+            Unit::Custom(s) => s,
+        }
+    }
+
+    /// How many steps a histogram stores per unit of a value: `1e9` for seconds (values are
+    /// kept as integer nanoseconds), `1e6` for milliseconds, `1e3` for microseconds, `1e6` for
+    /// a ratio (millionths), `1e4` for a percentage, `1` otherwise. `record_f64(v)` stores
+    /// `round(v × steps_per_unit)`; `record(n)` stores `n` steps as given.
+    pub fn steps_per_unit(&self) -> f64 {
+        match self {
+            Unit::Seconds => 1e9,
+            Unit::Milliseconds => 1e6,
+            Unit::Microseconds => 1e3,
+            Unit::Ratio => 1e6,
+            Unit::Percent => 1e4,
+            _ => 1.0,
+        }
+    }
+
+    /// The value, in this unit, of one stored step: `1 / steps_per_unit()`.
+    pub fn resolution(&self) -> f64 {
+        1.0 / self.steps_per_unit()
+    }
+
+    /// True for seconds, milliseconds, microseconds and nanoseconds.
+    pub fn is_time(&self) -> bool {
+        matches!(
+            self,
+            Unit::Seconds | Unit::Milliseconds | Unit::Microseconds | Unit::Nanoseconds
+        )
+    }
+
+    /// The Prometheus base unit exporters present this unit in, and how many of this unit make
+    /// one of it (exporters divide by it): every time unit is exported in `seconds`
+    /// (`("seconds", 1000.0)` for milliseconds).
+    pub fn base(&self) -> (&str, f64) {
+        match self {
+            Unit::Milliseconds => ("seconds", 1e3),
+            Unit::Microseconds => ("seconds", 1e6),
+            Unit::Nanoseconds => ("seconds", 1e9),
+            other => (other.name(), 1.0),
+        }
+    }
+
+    /// How many stored histogram steps make one base unit (exporters divide by it): `1e9`
+    /// for every time unit, `steps_per_unit()` otherwise.
+    pub fn steps_per_base(&self) -> f64 {
+        if self.is_time() {
+            1e9
+        } else {
+            self.steps_per_unit()
+        }
+    }
+}
+
+impl From<&str> for Unit {
+    fn from(s: &str) -> Unit {
+        match s {
+            "" => Unit::None,
+            "seconds" => Unit::Seconds,
+            "milliseconds" => Unit::Milliseconds,
+            "microseconds" => Unit::Microseconds,
+            "nanoseconds" => Unit::Nanoseconds,
+            "bytes" => Unit::Bytes,
+            "ratio" => Unit::Ratio,
+            "percent" => Unit::Percent,
+            other => Unit::Custom(other.to_string()),
+        }
+    }
+}
+
+impl From<Unit> for String {
+    fn from(u: Unit) -> String {
+        u.name().to_string()
+    }
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Name, help text, unit and labels of a metric to register.
 ///
 /// ```
@@ -68,7 +198,8 @@ impl Opts {
         self
     }
 
-    /// Sets the unit, e.g. `"nanoseconds"` or `"bytes"` (`[a-zA-Z0-9_]*`).
+    /// Sets the unit: a [`Unit`] or its name, e.g. `"seconds"`, `"nanoseconds"`, `"bytes"`, or
+    /// any other `[a-zA-Z0-9_]*` word. Time units make histograms store integer nanoseconds.
     pub fn unit(mut self, unit: impl Into<String>) -> Opts {
         self.unit = unit.into();
         self
@@ -195,6 +326,13 @@ impl HistogramConfig {
                 + 128
                 + self.recent.next_power_of_two() * 8 * (self.recent > 0) as usize,
         )
+    }
+}
+
+impl MetricDesc {
+    /// The unit as a [`Unit`].
+    pub fn unit_kind(&self) -> Unit {
+        Unit::from(self.unit.as_str())
     }
 }
 
@@ -386,7 +524,8 @@ pub fn is_valid_label_name(name: &str) -> bool {
 
 /// The sample names a metric of this name, kind and unit is exposed under in the Prometheus
 /// text, OpenMetrics and protobuf formats: the family name (a counter's `_total` suffix removed,
-/// then `_<unit>` appended unless the name already ends with it), plus `_total` and `_created`
+/// then `_<unit>` appended unless the name already ends with it, with the unit's Prometheus
+/// base unit: every time unit becomes `seconds`, see [`Unit::base`]), plus `_total` and `_created`
 /// for counters and event logs, or `_bucket`, `_sum`, `_count` and `_created` for histograms.
 /// Registration rejects a metric that shares any of these with another metric name.
 ///
@@ -411,6 +550,9 @@ pub fn exposed_names(name: &str, kind: MetricKind, unit: &str) -> Vec<String> {
             }
         }
     }
+    // Exporters present time units in seconds.
+    let unit = Unit::from(unit);
+    let unit = unit.base().0;
     if !unit.is_empty() {
         // A unit starting with a digit is prefixed with `_`, as the exporters do.
         let unit = match unit.starts_with(|c: char| c.is_ascii_digit()) {

@@ -317,7 +317,11 @@ impl Shared {
         let layout = HistogramConfig::default()
             .layout()
             .unwrap_or_else(|_| unreachable!("the default layout is valid"));
-        let params = HistParams { layout, recent: 0 };
+        let params = HistParams {
+            layout,
+            recent: 0,
+            scale: 1.0,
+        };
         let core = Arc::new(HistogramCore::new(
             desc,
             &self.context,
@@ -377,7 +381,12 @@ impl Shared {
         let core =
             self.registry
                 .register(opts, MetricKind::Histogram, Some(cfg), |desc, index| {
-                    let params = HistParams { layout, recent };
+                    let scale = desc.unit_kind().steps_per_unit();
+                    let params = HistParams {
+                        layout,
+                        recent,
+                        scale,
+                    };
                     Arc::new(HistogramCore::new(desc, context, params, index))
                 })?;
         core.revive();

@@ -67,7 +67,7 @@ mod sync;
 pub use clock::{Clock, MockClock};
 pub use desc::{
     exposed_names, is_valid_label_name, is_valid_metric_name, HistogramConfig, MetricDesc,
-    MetricKind, Opts, RegisterError,
+    MetricKind, Opts, RegisterError, Unit,
 };
 pub use engine::{limits, BuildError, Engine, EngineBuilder, Health};
 pub use family::{

@@ -83,6 +83,8 @@ impl<S, P> Core<S, P> {
 pub(crate) struct HistParams {
     pub(crate) layout: Layout,
     pub(crate) recent: usize,
+    /// Stored steps per unit of an `f64` value: `Unit::steps_per_unit()`.
+    pub(crate) scale: f64,
 }
 
 /// An event log's per-thread ring capacity.
@@ -321,8 +323,10 @@ impl Histogram {
         self.core.reset();
     }
 
-    /// Records `v`. Values outside the configured range saturate into an edge bucket and are
-    /// counted as saturated.
+    /// Records `v` steps of the histogram's resolution: nanoseconds for the time units, the unit
+    /// itself for bytes and unit-less histograms (see [`Unit::resolution`](crate::Unit::resolution);
+    /// `record_f64` and `record_duration` convert for you). Values outside the configured range
+    /// saturate into an edge bucket and are counted as saturated.
     #[inline]
     pub fn record(&self, v: u64) {
         let c = &*self.core;
@@ -330,16 +334,20 @@ impl Histogram {
         c.shard(slot).record(&c.params.layout, v, slot.shared);
     }
 
-    /// Records `v` rounded to the nearest integer. NaN, infinite and negative values are
-    /// rejected and counted; choose the unit so that values are ≥ 1 (e.g. microseconds).
+    /// Records `v`, a value in the histogram's unit: `record_f64(0.0123)` on a `seconds`
+    /// histogram records 12.3 ms (as 12,300,000 ns; see [`Unit::resolution`](crate::Unit::resolution)).
+    /// Values are rounded to the resolution; a positive value below half a step is recorded as
+    /// 0 and counted (`below_resolution`). NaN, infinite and negative values are rejected and
+    /// counted.
     #[inline]
     pub fn record_f64(&self, v: f64) {
         let c = &*self.core;
         let slot = slot_for(c.engine_id, &c.context);
-        record_f64(c.shard(slot), &c.params.layout, v, slot.shared);
+        record_f64(c.shard(slot), &c.params, v, slot.shared);
     }
 
-    /// Records a duration in nanoseconds (saturating at `u64::MAX`).
+    /// Records a duration (as nanoseconds, saturating at `u64::MAX`): right for any time
+    /// unit, which all store nanoseconds.
     #[inline]
     pub fn record_duration(&self, d: Duration) {
         self.record(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
@@ -368,10 +376,17 @@ impl Histogram {
 }
 
 #[inline]
-fn record_f64(shard: &HistShard, layout: &Layout, v: f64, shared: bool) {
-    if v.is_finite() && v >= 0.0 {
-        // `as` saturates values above u64::MAX.
-        shard.record(layout, v.round() as u64, shared);
+fn record_f64(shard: &HistShard, params: &HistParams, v: f64, shared: bool) {
+    // Two compares reject NaN (both false), infinities and negative values.
+    if (0.0..=f64::MAX).contains(&v) {
+        let steps = v * params.scale;
+        // Round half up (`as` truncates and saturates above u64::MAX); cheaper than `round`.
+        let n = (steps + 0.5) as u64;
+        if n == 0 && steps > 0.0 {
+            // A positive value below half a step: recorded as 0, and counted.
+            shard.below_resolution(shared);
+        }
+        shard.record(&params.layout, n, shared);
     } else {
         shard.reject(shared);
     }
@@ -498,7 +513,7 @@ impl LocalGauge<'_> {
 #[must_use]
 pub struct LocalHistogram<'a> {
     shard: &'a HistShard,
-    layout: &'a Layout,
+    params: &'a HistParams,
     clock: &'a crate::Clock,
     shared: bool,
     _not_send: PhantomData<*const ()>,
@@ -508,13 +523,13 @@ impl<'a> LocalHistogram<'a> {
     /// Records `v` (see [`Histogram::record`]).
     #[inline]
     pub fn record(&self, v: u64) {
-        self.shard.record(self.layout, v, self.shared);
+        self.shard.record(&self.params.layout, v, self.shared);
     }
 
-    /// Records `v` rounded (see [`Histogram::record_f64`]).
+    /// Records `v`, a value in the histogram's unit (see [`Histogram::record_f64`]).
     #[inline]
     pub fn record_f64(&self, v: f64) {
-        record_f64(self.shard, self.layout, v, self.shared);
+        record_f64(self.shard, self.params, v, self.shared);
     }
 
     /// Records a duration in nanoseconds.
@@ -535,7 +550,7 @@ impl<'a> LocalHistogram<'a> {
     pub fn start_timer(&self) -> LocalTimer<'a> {
         LocalTimer {
             shard: self.shard,
-            layout: self.layout,
+            layout: &self.params.layout,
             clock: self.clock,
             shared: self.shared,
             start: self.clock.raw(),
@@ -613,7 +628,7 @@ impl LocalRecorder {
         let slot = self.slot_for(h.core.engine_id, &h.core.context);
         LocalHistogram {
             shard: h.core.shard(slot),
-            layout: &h.core.params.layout,
+            params: &h.core.params,
             clock: &h.core.context.clock,
             shared: slot.shared,
             _not_send: PhantomData,

@@ -21,6 +21,9 @@ pub struct Stats {
     pub gauge_set_races: u64,
     /// Histogram values outside the configured range, counted in an edge bucket.
     pub saturated: u64,
+    /// Positive `record_f64` values below half a step of a histogram's resolution (recorded
+    /// as 0).
+    pub below_resolution: u64,
     /// Ring samples/events overwritten before the aggregator read them.
     pub ring_overwritten: u64,
     /// Ring samples/events not kept because they were recorded in the shared overflow slot.
@@ -113,6 +116,29 @@ pub struct HistogramSnapshot {
     pub rejected: u64,
     /// Values outside the configured range (counted in an edge bucket).
     pub saturated: u64,
+    /// Positive `record_f64` values below half a step of the resolution (recorded as 0).
+    pub below_resolution: u64,
+    /// Steps of the data above per unit of the metric
+    /// ([`Unit::steps_per_unit`](crate::Unit::steps_per_unit)): `1e9` for `seconds`, whose data
+    /// are nanoseconds; `1` for bytes and unit-less histograms.
+    pub steps_per_unit: f64,
+}
+
+impl HistogramSnapshot {
+    /// `steps` (a quantile, mean, min, max or sum of the data above) in the metric's unit.
+    ///
+    /// ```
+    /// let engine = tachymeter::Engine::builder().background(false).build().unwrap();
+    /// let h = engine.histogram(tachymeter::Opts::new("step").unit("seconds")).unwrap();
+    /// h.record_f64(0.0123);
+    /// let snap = engine.flush();
+    /// let hs = snap.histogram("step").unwrap();
+    /// assert_eq!(hs.cumulative.sum(), 12_300_000); // nanoseconds
+    /// assert_eq!(hs.in_unit(hs.cumulative.sum() as f64), 0.0123);
+    /// ```
+    pub fn in_unit(&self, steps: f64) -> f64 {
+        steps / self.steps_per_unit
+    }
 }
 
 impl HistogramSnapshot {

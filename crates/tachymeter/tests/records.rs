@@ -128,9 +128,7 @@ fn the_shared_overflow_slot_counts_its_records_and_drops_their_ring_entries() {
 #[test]
 fn record_log_families_and_export() {
     let e = Engine::builder().background(false).build().unwrap();
-    let fam = e
-        .record_log_family("serializations", &["format"])
-        .unwrap();
+    let fam = e.record_log_family("serializations", &["format"]).unwrap();
     fam.record(&["json"], [1200, 512, 1]);
     fam.with(&["csv"]).record([900, 100, 0]);
     let snap = e.flush();

@@ -65,9 +65,10 @@ impl Collect for HistogramCollector {
 
     fn collect(&mut self, pass: &Pass<'_>, stats: &mut Stats, value: &mut MetricValue) {
         let cap = recent_cap(self.core.params.recent);
-        let (rejected, saturated) = self.read(stats);
+        let (rejected, saturated, below) = self.read(stats);
         stats.rejected += rejected;
         stats.saturated += saturated;
+        stats.below_resolution += below;
         let mut out = match take_value(value) {
             MetricValue::Histogram(out) => out,
             _ => HistogramSnapshot {
@@ -108,6 +109,8 @@ impl Collect for HistogramCollector {
         out.recent.extend(self.recent.iter().copied());
         out.rejected = rejected;
         out.saturated = saturated;
+        out.below_resolution = below;
+        out.steps_per_unit = self.core.params.scale;
         *value = MetricValue::Histogram(out);
     }
 
@@ -129,14 +132,16 @@ impl Collect for HistogramCollector {
 
 impl HistogramCollector {
     /// Merges every shard into `raw` (all-time: exact count, sum, min and max) and moves every
-    /// ring's new samples into `recent`; returns the rejected and saturated counts.
-    fn read(&mut self, stats: &mut Stats) -> (u64, u64) {
+    /// ring's new samples into `recent`; returns the rejected, saturated and below-resolution
+    /// counts.
+    fn read(&mut self, stats: &mut Stats) -> (u64, u64, u64) {
         let cap = recent_cap(self.core.params.recent);
         self.dense.iter_mut().for_each(|d| *d = 0);
         let (mut min, mut max, mut sum) = (u64::MAX, 0u64, 0u128);
-        let (mut rejected, mut saturated) = (0u64, 0u64);
+        let (mut rejected, mut saturated, mut below) = (0u64, 0u64, 0u64);
         for (slot, shard) in self.core.shards.iter() {
             let r = shard.read_into(&mut self.dense);
+            below += r.below_resolution;
             sum = sum.saturating_add(r.sum);
             min = min.min(r.min);
             max = max.max(r.max);
@@ -162,6 +167,6 @@ impl HistogramCollector {
             // max is 0 both for "none" and for a recorded 0: min tells them apart.
             has(min, u64::MAX).map(|_| max),
         );
-        (rejected, saturated)
+        (rejected, saturated, below)
     }
 }

@@ -23,6 +23,8 @@ pub(crate) struct HistRead {
     pub(crate) rejected: u64,
     /// Samples not kept because the slot is shared.
     pub(crate) ring_dropped: u64,
+    /// Positive `f64` inputs below half a step (recorded as 0).
+    pub(crate) below_resolution: u64,
 }
 
 /// One thread's share of a histogram.
@@ -41,6 +43,8 @@ pub(crate) struct HistShard {
     rejected: AtomicU64,
     /// Samples not pushed to the ring because the slot is shared (multi-producer).
     ring_dropped: AtomicU64,
+    /// Positive `f64` inputs below half a step of the resolution (recorded as 0).
+    below_resolution: AtomicU64,
     /// Recent raw samples, if configured (exclusive slots only).
     ring: Option<Ring>,
     /// Whether the histogram keeps recent samples (the shared slot counts them as dropped).
@@ -57,6 +61,7 @@ impl HistShard {
             saturated: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             ring_dropped: AtomicU64::new(0),
+            below_resolution: AtomicU64::new(0),
             ring: (ring_capacity > 0 && !shared).then(|| Ring::new(ring_capacity)),
             wants_ring: ring_capacity > 0,
         })
@@ -108,6 +113,12 @@ impl HistShard {
         }
     }
 
+    /// Counts a positive `f64` input below half a step of the resolution.
+    #[cold]
+    pub(crate) fn below_resolution(&self, shared: bool) {
+        bump(&self.below_resolution, 1, shared);
+    }
+
     /// Counts a rejected `f64` input.
     #[inline]
     pub(crate) fn reject(&self, shared: bool) {
@@ -133,6 +144,7 @@ impl HistShard {
             saturated: self.saturated.load(Ordering::Relaxed),
             rejected: self.rejected.load(Ordering::Relaxed),
             ring_dropped: self.ring_dropped.load(Ordering::Relaxed),
+            below_resolution: self.below_resolution.load(Ordering::Relaxed),
         }
     }
 
