@@ -137,5 +137,38 @@ fn regression(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, regression);
+/// A time-range query over the last 24 hours of one histogram series with a full default
+/// history (7 days of 1 s collections through a mock clock: the 1-hour tier answers).
+fn ranges(c: &mut Criterion) {
+    use std::time::Duration;
+    use tachymeter::{Clock, Range};
+    let (clock, mock) = Clock::mock();
+    let engine = Engine::builder()
+        .background(false)
+        .clock(clock)
+        .build()
+        .expect("engine");
+    let h = engine
+        .histogram("range_latency")
+        .expect("register histogram");
+    let ns = data::latencies();
+    // One collection per 10 s for 7 days (60,480 collections), 64 values each.
+    for i in 0..60_480usize {
+        for k in 0..64 {
+            h.record(ns[(i * 64 + k) & LATENCY_MASK]);
+        }
+        mock.advance(Duration::from_secs(10));
+        drop(engine.flush());
+    }
+    let mut g = c.benchmark_group("range");
+    g.bench_function("tachymeter/histogram-last-24h", |b| {
+        b.iter(|| black_box(h.range(Range::Last(Duration::from_secs(24 * 3600)))))
+    });
+    g.bench_function("tachymeter/histogram-last-10min", |b| {
+        b.iter(|| black_box(h.range(Range::Last(Duration::from_secs(590)))))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, regression, ranges);
 criterion_main!(benches);

@@ -102,6 +102,7 @@ pub struct EngineBuilder {
     events_capacity: usize,
     /// `None`: the real clock, created (and calibrated) only in `build`.
     clock: Option<Clock>,
+    history: crate::HistoryConfig,
     background: bool,
 }
 
@@ -115,6 +116,7 @@ impl Default for EngineBuilder {
             window: 60,
             events_capacity: 128,
             clock: None,
+            history: crate::HistoryConfig::default(),
             background: true,
         }
     }
@@ -162,6 +164,15 @@ impl EngineBuilder {
     /// power of two; 1 ..= 65,536).
     pub fn events_capacity(mut self, n: usize) -> Self {
         self.events_capacity = n;
+        self
+    }
+
+    /// The time-range history kept for every counter, histogram, event log and record log
+    /// (default: 10 s slots for 10 min, 5 min for 6 h, 1 h for 7 days; see
+    /// [`HistoryConfig`](crate::HistoryConfig)). [`HistoryConfig::none`](crate::HistoryConfig::none)
+    /// keeps none.
+    pub fn history(mut self, config: crate::HistoryConfig) -> Self {
+        self.history = config;
         self
     }
 
@@ -224,6 +235,13 @@ impl EngineBuilder {
             MAX_EVENTS_CAPACITY,
             "1 ..= 65536",
         )?;
+        if let Err(tier) = self.history.check() {
+            return Err(BuildError::OutOfRange {
+                setting: "history",
+                value: tier,
+                range: crate::HistoryConfig::RANGE,
+            });
+        }
         let context = Arc::new(EngineContext {
             id: next_engine_id(),
             slots: SlotTable::new(self.max_threads),
@@ -231,7 +249,11 @@ impl EngineBuilder {
             engine: once_cell::sync::OnceCell::new(),
         });
         let shared = Arc::new(Shared {
-            agg: Mutex::new(Aggregator::new(self.window, context.clock.raw())),
+            agg: Mutex::new(Aggregator::new(
+                self.window,
+                context.clock.raw(),
+                self.history.clone(),
+            )),
             context,
             registry: Registry::new(Limits {
                 label_sets: self.label_set_limit,

@@ -52,6 +52,7 @@ mod family;
 pub mod fuzz;
 #[cfg(not(loom))]
 mod global;
+pub mod history;
 pub mod implementation;
 mod local;
 mod metric;
@@ -76,6 +77,7 @@ pub use family::{
 };
 #[cfg(not(loom))]
 pub use global::{__private, global};
+pub use history::{HistoryConfig, Range, RangeStats, Tier};
 pub use local::LocalRecorder;
 pub use metric::{
     Counter, EventLog, Gauge, Histogram, LocalCounter, LocalEventLog, LocalGauge, LocalHistogram,

@@ -29,6 +29,8 @@ pub(crate) struct Core<S, P = ()> {
     /// Position in the registry (and the aggregator's collectors), or `usize::MAX` for a core
     /// that belongs to no registry.
     pub(crate) index: usize,
+    /// Time ranges: written by the aggregator once per interval, read by `range` queries.
+    pub(crate) history: crate::history::History,
     /// Set when the series was removed (it leaves the snapshots; its shards and totals stay,
     /// and registering it again brings it back). Cold path only.
     removed: AtomicBool,
@@ -49,6 +51,7 @@ impl<S, P> Core<S, P> {
             context: context.clone(),
             params,
             index,
+            history: crate::history::History::default(),
             removed: AtomicBool::new(false),
         }
     }
@@ -65,6 +68,12 @@ impl<S, P> Core<S, P> {
         if let Some(engine) = self.context.engine() {
             engine.reset(self.index);
         }
+    }
+
+    /// Statistics of `range` (see [`Range`](crate::Range)); `None` before the first collection
+    /// or for an empty range.
+    pub(crate) fn range(&self, range: crate::Range) -> Option<crate::RangeStats> {
+        self.history.query(range)
     }
 
     /// Brings a removed series back (registration found it again).
@@ -168,6 +177,15 @@ pub struct RecordLog {
 }
 
 impl RecordLog {
+    /// Statistics of records over a time range (last N seconds, minutes or hours, or between two
+    /// offsets from the engine's start), from the aggregator's multi-resolution history (see
+    /// [`HistoryConfig`](crate::HistoryConfig) for retention and accuracy). `None` before the
+    /// first collection or for an empty range. Takes the series' history lock, never a
+    /// writer's.
+    pub fn range(&self, range: crate::Range) -> Option<crate::RangeStats> {
+        self.core.range(range)
+    }
+
     /// Resets the log: from now on its total and recent records cover what is recorded after
     /// this call (see [`Counter::reset`]).
     pub fn reset(&self) {
@@ -205,6 +223,15 @@ pub struct Counter {
 }
 
 impl Counter {
+    /// Statistics of increments over a time range (last N seconds, minutes or hours, or between two
+    /// offsets from the engine's start), from the aggregator's multi-resolution history (see
+    /// [`HistoryConfig`](crate::HistoryConfig) for retention and accuracy). `None` before the
+    /// first collection or for an empty range. Takes the series' history lock, never a
+    /// writer's.
+    pub fn range(&self, range: crate::Range) -> Option<crate::RangeStats> {
+        self.core.range(range)
+    }
+
     /// Resets the metric: from now on its total, delta and rates cover what is recorded after this call (the
     /// aggregator takes the shards' current state as the baseline; no shard is written).
     /// Exporters report the reset time as `_created`, so Prometheus sees a counter reset.
@@ -315,6 +342,15 @@ pub struct Histogram {
 }
 
 impl Histogram {
+    /// Statistics of observations, with the merged histogram over a time range (last N seconds, minutes or hours, or between two
+    /// offsets from the engine's start), from the aggregator's multi-resolution history (see
+    /// [`HistoryConfig`](crate::HistoryConfig) for retention and accuracy). `None` before the
+    /// first collection or for an empty range. Takes the series' history lock, never a
+    /// writer's.
+    pub fn range(&self, range: crate::Range) -> Option<crate::RangeStats> {
+        self.core.range(range)
+    }
+
     /// Resets the metric: from now on its cumulative, window and recent data cover what is recorded after this call (the
     /// aggregator takes the shards' current state as the baseline; no shard is written).
     /// Exporters report the reset time as `_created`, so Prometheus sees a counter reset.
@@ -429,6 +465,15 @@ pub struct EventLog {
 }
 
 impl EventLog {
+    /// Statistics of events over a time range (last N seconds, minutes or hours, or between two
+    /// offsets from the engine's start), from the aggregator's multi-resolution history (see
+    /// [`HistoryConfig`](crate::HistoryConfig) for retention and accuracy). `None` before the
+    /// first collection or for an empty range. Takes the series' history lock, never a
+    /// writer's.
+    pub fn range(&self, range: crate::Range) -> Option<crate::RangeStats> {
+        self.core.range(range)
+    }
+
     /// Resets the metric: from now on its total and recent events cover what is recorded after this call (the
     /// aggregator takes the shards' current state as the baseline; no shard is written).
     /// Exporters report the reset time as `_created`, so Prometheus sees a counter reset.

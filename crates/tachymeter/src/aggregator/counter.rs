@@ -59,6 +59,8 @@ impl Collect for CounterCollector {
         let total = raw.saturating_sub(self.base);
         push_window(&mut self.deltas, delta, pass.window);
         let rate = per_sec(delta, pass.interval);
+        let n = u64::try_from(delta).unwrap_or(u64::MAX);
+        self.core.history.add_count(pass.history, pass.uptime, n);
         *value = MetricValue::Counter(CounterSnapshot {
             total,
             delta,
@@ -75,6 +77,7 @@ impl Collect for CounterCollector {
         self.base = raw;
         self.prev = raw;
         self.deltas.clear();
+        self.core.history.clear();
         self.since.reset(now);
     }
 

@@ -47,10 +47,13 @@ impl Collect for EventsCollector {
         self.core.is_removed()
     }
 
-    fn collect(&mut self, _pass: &Pass<'_>, stats: &mut Stats, value: &mut MetricValue) {
+    fn collect(&mut self, pass: &Pass<'_>, stats: &mut Stats, value: &mut MetricValue) {
         let cap = recent_cap(self.core.params.capacity);
         let total = self.read(stats);
         let delta = total.wrapping_sub(self.prev_total);
+        self.core
+            .history
+            .add_count(pass.history, pass.uptime, delta);
         self.prev_total = total;
         let mut out = match take_value(value) {
             MetricValue::Events(out) => out,
@@ -73,6 +76,7 @@ impl Collect for EventsCollector {
         self.prev_total = total;
         self.recent.clear();
         self.overwritten = 0;
+        self.core.history.clear();
         self.since.reset(now);
     }
 

@@ -77,6 +77,9 @@ impl Collect for HistogramCollector {
             },
         };
         out.interval.assign_delta(&self.raw, &self.cumulative);
+        self.core
+            .history
+            .add_hist(pass.history, pass.uptime, &out.interval);
         self.cumulative.clone_from(&self.raw);
         match &self.base {
             // Since the reset: min/max are bucket bounds, like an interval's.
@@ -122,6 +125,7 @@ impl Collect for HistogramCollector {
         self.window.clear();
         self.window_sum = HistogramData::empty(schema);
         self.recent.clear();
+        self.core.history.clear();
         self.since.reset(now);
     }
 

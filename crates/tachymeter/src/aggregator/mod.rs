@@ -103,6 +103,7 @@ pub(crate) struct Aggregator {
     sequence: u64,
     /// Tick and wall time of the engine's start.
     start_tick: u64,
+    history: crate::HistoryConfig,
     started: SystemTime,
     last_tick: u64,
     window: usize,
@@ -114,12 +115,13 @@ pub(crate) struct Aggregator {
 }
 
 impl Aggregator {
-    pub(crate) fn new(window: usize, now_tick: u64) -> Aggregator {
+    pub(crate) fn new(window: usize, now_tick: u64, history: crate::HistoryConfig) -> Aggregator {
         Aggregator {
             entries: Vec::new(),
             collectors: Vec::new(),
             sequence: 0,
             start_tick: now_tick,
+            history,
             started: SystemTime::now(),
             last_tick: now_tick,
             window: window.max(1),
@@ -214,6 +216,7 @@ impl Aggregator {
             uptime,
             start: self.start_tick,
             clock: &context.clock,
+            history: &self.history,
         };
         // A recycled snapshot has the metrics of an earlier collection, in the same order
         // (registration order is append-only); new metrics are appended.
@@ -268,6 +271,8 @@ struct Pass<'a> {
     uptime: Duration,
     /// The engine's start, in clock ticks.
     start: u64,
+    /// The tiers every series' history keeps.
+    history: &'a crate::HistoryConfig,
     clock: &'a Clock,
 }
 

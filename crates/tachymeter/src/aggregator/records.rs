@@ -101,6 +101,9 @@ impl Collect for RecordsCollector {
         let total = self.read(stats);
         let delta = total.wrapping_sub(self.prev_total);
         self.prev_total = total;
+        self.core
+            .history
+            .add_count(pass.history, pass.uptime, delta);
         let mut out = match take_value(value) {
             MetricValue::Records(out) => out,
             _ => RecordsSnapshot {
@@ -126,6 +129,7 @@ impl Collect for RecordsCollector {
         self.prev_total = total;
         self.recent.clear();
         self.overwritten = 0;
+        self.core.history.clear();
         self.since.reset(now);
     }
 

@@ -1,0 +1,564 @@
+//! Time ranges: a bounded, multi-resolution history per series, kept by the aggregator.
+//!
+//! After each collection the aggregator adds the interval that just ended to every tier of the
+//! series' history: a tier is a ring of slots of one resolution (the default: 10 s slots for
+//! 10 minutes, 5 min slots for 6 hours, 1 h slots for 7 days). A histogram slot keeps its
+//! count, exact sum, bucket-bound min/max and sparse buckets at the tier's schema (coarser for
+//! coarser tiers, to bound memory); a counter, event-log or record-log slot keeps its count. A
+//! query over a range merges the slots of the finest tier whose retention covers it.
+//!
+//! Accuracy: an interval is attributed to the slot in which its collection happened, so range
+//! edges are exact to one aggregation interval plus one slot of the tier used (a range is
+//! widened to whole slots); quantiles carry the relative error bound of the tier's schema
+//! ([`relative_error_bound`](tachymeter_histogram::relative_error_bound)): 4.4% at schema 3,
+//! 8.8% at 2, 17.2% at 1. Bucket counts are `u32` per slot (a bucket that would exceed it
+//! saturates and the slot is flagged in [`RangeStats::saturated`]).
+//!
+//! Readers lock one series' history (a mutex the aggregator takes once per interval); the hot
+//! path never touches it.
+#![deny(unsafe_code)]
+
+use crate::sync::{lock, Mutex};
+use std::collections::VecDeque;
+use std::time::Duration;
+use tachymeter_histogram::HistogramData;
+
+/// One tier of a history: slots of `resolution`, `slots` of them kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tier {
+    /// The time one slot covers.
+    pub resolution: Duration,
+    /// Slots kept (retention = resolution × slots).
+    pub slots: usize,
+    /// Histogram schema of this tier's slots (coarser than the histogram's own is allowed).
+    pub schema: i8,
+}
+
+/// The tiers kept for every series (see the module docs). The default is 10 s × 60 (10 min,
+/// schema 3), 5 min × 72 (6 h, schema 2), 1 h × 168 (7 days, schema 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryConfig {
+    /// Finest first. An empty list keeps no history.
+    pub tiers: Vec<Tier>,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        let tier = |secs: u64, slots: usize, schema: i8| Tier {
+            resolution: Duration::from_secs(secs),
+            slots,
+            schema,
+        };
+        HistoryConfig {
+            tiers: vec![tier(10, 60, 3), tier(300, 72, 2), tier(3600, 168, 1)],
+        }
+    }
+}
+
+impl HistoryConfig {
+    /// No history at all.
+    pub fn none() -> Self {
+        HistoryConfig { tiers: Vec::new() }
+    }
+
+    /// The documented range of every tier.
+    pub(crate) const RANGE: &'static str =
+        "tiers with resolution >= 1 ms, 1..=100000 slots and schema -4..=8";
+
+    /// Checks the tiers against [`RANGE`](Self::RANGE); returns the first bad tier.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        for t in &self.tiers {
+            if t.resolution < Duration::from_millis(1)
+                || !(1..=100_000).contains(&t.slots)
+                || !(-4..=8).contains(&t.schema)
+            {
+                return Err(format!("{t:?}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which time range a query covers, as time since the engine started (the engine clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Range {
+    /// The last `Duration` up to the latest collection (`hours_back` is
+    /// `Range::Last(Duration::from_secs(3600 * hours_back))`).
+    Last(Duration),
+    /// From the first to the second offset after the engine's start (see
+    /// [`Snapshot::started`](crate::Snapshot::started) to convert wall times).
+    Between(Duration, Duration),
+}
+
+/// Statistics of one series over a time range.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RangeStats {
+    /// Start of the covered range (whole slots), as time since the engine started.
+    pub from: Duration,
+    /// End of the covered range.
+    pub to: Duration,
+    /// The resolution of the tier used.
+    pub resolution: Duration,
+    /// Observations (histograms), increments (counters) or events/records in the range.
+    pub count: u64,
+    /// `count` per second of the covered range.
+    pub throughput: f64,
+    /// The highest per-slot `count` per second in the range.
+    pub peak_throughput: f64,
+    /// The merged histogram of the range at the tier's schema (histograms only): sum, mean,
+    /// stddev, min/max (bucket bounds) and any quantile.
+    pub data: Option<HistogramData>,
+    /// True if a bucket count of a slot in the range saturated (`u32`).
+    pub saturated: bool,
+}
+
+/// A histogram slot: statistics and sparse buckets `(index, count)` at the tier's schema;
+/// index `i16::MIN` is the zero bucket. The open (newest) slot keeps its buckets as a vector;
+/// a closed slot keeps them varint-encoded in `packed` (see [`pack`]), about 3 bytes a bucket.
+#[derive(Debug, Clone, Default)]
+struct HistSlot {
+    count: u64,
+    sum: u64,
+    min: u64,
+    max: u64,
+    saturated: bool,
+    buckets: Vec<(i16, u32)>,
+    packed: Box<[u8]>,
+}
+
+/// Appends `v` as a LEB128 varint.
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Reads a LEB128 varint at `*at`, advancing it (0 on truncated input: the encoder is ours).
+fn get_varint(bytes: &[u8], at: &mut usize) -> u64 {
+    let mut v = 0u64;
+    let mut shift = 0;
+    while let Some(&b) = bytes.get(*at) {
+        *at += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            break;
+        }
+        shift += 7;
+    }
+    v
+}
+
+/// Encodes sorted buckets as `n`, then per bucket the index delta (zigzag) and the count,
+/// all varints. Written by hand: a few lines, and the slots need no general-purpose format.
+fn pack(buckets: &[(i16, u32)]) -> Box<[u8]> {
+    let mut out = Vec::with_capacity(buckets.len() * 3 + 2);
+    put_varint(&mut out, buckets.len() as u64);
+    let mut prev = 0i32;
+    for &(i, c) in buckets {
+        let d = i32::from(i) - prev;
+        put_varint(&mut out, ((d << 1) ^ (d >> 31)) as u32 as u64);
+        put_varint(&mut out, u64::from(c));
+        prev = i32::from(i);
+    }
+    out.into_boxed_slice()
+}
+
+/// Decodes [`pack`]'s output.
+fn unpack(bytes: &[u8], out: &mut Vec<(i16, u32)>) {
+    let mut at = 0;
+    let n = get_varint(bytes, &mut at);
+    let mut prev = 0i32;
+    for _ in 0..n {
+        let z = get_varint(bytes, &mut at) as u32;
+        let d = ((z >> 1) as i32) ^ -((z & 1) as i32);
+        prev += d;
+        let c = get_varint(bytes, &mut at) as u32;
+        out.push((prev as i16, c));
+    }
+}
+
+const ZERO: i16 = i16::MIN;
+
+impl HistSlot {
+    /// Adds `data`, bucket by bucket, at `schema` (coarser or equal: index `i` goes to
+    /// `ceil(i / 2^shift)`, exact because coarser boundaries are a subset). Allocates only
+    /// when the slot gains a bucket it did not have.
+    fn add(&mut self, data: &HistogramData, schema: i8) {
+        if data.count() == 0 {
+            return;
+        }
+        let (lo, hi) = (data.min().unwrap_or(0), data.max().unwrap_or(0));
+        if self.count == 0 {
+            self.min = lo;
+            self.max = hi;
+        } else {
+            self.min = self.min.min(lo);
+            self.max = self.max.max(hi);
+        }
+        self.count = self.count.saturating_add(data.count());
+        self.sum = self
+            .sum
+            .saturating_add(u64::try_from(data.sum()).unwrap_or(u64::MAX));
+        let shift = u32::try_from(data.schema() - schema).unwrap_or(0);
+        let coarse = |i: i32| ((i + (1 << shift) - 1) >> shift).clamp(-32767, 32767) as i16;
+        let zero = (data.zero_count() > 0).then_some((ZERO, data.zero_count()));
+        for (i, c) in zero
+            .into_iter()
+            .chain(data.buckets().map(|(i, c)| (coarse(i), c)))
+        {
+            let c32 = u32::try_from(c).unwrap_or(u32::MAX);
+            match self.buckets.binary_search_by_key(&i, |b| b.0) {
+                Ok(k) => {
+                    let (sum, over) = self.buckets[k].1.overflowing_add(c32);
+                    self.buckets[k].1 = if over { u32::MAX } else { sum };
+                    self.saturated |= over || c32 == u32::MAX;
+                }
+                Err(k) => self.buckets.insert(k, (i, c32)),
+            }
+        }
+    }
+
+    /// Moves the buckets into their packed form (the slot is closed).
+    fn close(&mut self) {
+        if self.packed.is_empty() {
+            self.packed = pack(&self.buckets);
+            self.buckets = Vec::new();
+        }
+    }
+
+    /// The buckets, from whichever form holds them.
+    fn buckets_into(&self, out: &mut Vec<(i16, u32)>) {
+        if self.packed.is_empty() {
+            out.extend_from_slice(&self.buckets);
+        } else {
+            unpack(&self.packed, out);
+        }
+    }
+
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.buckets.capacity() * std::mem::size_of::<(i16, u32)>()
+            + self.packed.len()
+    }
+}
+
+/// One tier's ring: `(slot number, slot)`, oldest first.
+#[derive(Debug)]
+struct Ring<T> {
+    tier: Tier,
+    slots: VecDeque<(u64, T)>,
+}
+
+/// A slot that can compact itself once no more data will be added to it.
+trait Close {
+    fn close(&mut self) {}
+}
+
+impl Close for u64 {}
+
+impl Close for HistSlot {
+    fn close(&mut self) {
+        HistSlot::close(self);
+    }
+}
+
+impl<T: Default + Close> Ring<T> {
+    /// The slot of the collection at `uptime`, made (and the oldest dropped) if new; the slot
+    /// it replaces as the newest is closed.
+    fn slot(&mut self, uptime: Duration) -> &mut T {
+        let n = (uptime.as_nanos() / self.tier.resolution.as_nanos().max(1)) as u64;
+        if self.slots.back().is_none_or(|(m, _)| *m != n) {
+            if let Some((_, last)) = self.slots.back_mut() {
+                last.close();
+            }
+            self.slots.push_back((n, T::default()));
+            while self.slots.len() > self.tier.slots {
+                self.slots.pop_front();
+            }
+        }
+        &mut self.slots.back_mut().expect("just pushed").1
+    }
+}
+
+impl<T> Ring<T> {
+    /// The slots overlapping `[from, to)` (time since start), with their start times.
+    fn within(&self, from: Duration, to: Duration) -> impl Iterator<Item = (Duration, &T)> {
+        let res = self.tier.resolution;
+        self.slots.iter().filter_map(move |(n, s)| {
+            let start = slot_start(res, *n);
+            (start + res > from && start < to).then_some((start, s))
+        })
+    }
+
+    /// Start of the oldest slot kept.
+    fn oldest(&self) -> Option<Duration> {
+        self.slots
+            .front()
+            .map(|(n, _)| slot_start(self.tier.resolution, *n))
+    }
+}
+
+/// Start of slot `n` of `resolution`, as time since the engine started.
+fn slot_start(resolution: Duration, n: u64) -> Duration {
+    Duration::from_nanos(u64::try_from(u128::from(n) * resolution.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// What one series keeps: counts only, or histogram slots.
+#[derive(Debug)]
+enum Tiers {
+    Counts(Vec<Ring<u64>>),
+    Hist(Vec<Ring<HistSlot>>),
+}
+
+/// The history of one series (behind a mutex: the aggregator writes once per interval, readers
+/// query).
+#[derive(Debug, Default)]
+pub(crate) struct History {
+    inner: Mutex<Option<(Tiers, Duration)>>,
+}
+
+impl History {
+    /// Adds an interval's count (counters, event and record logs) collected at `uptime`.
+    pub(crate) fn add_count(&self, config: &HistoryConfig, uptime: Duration, n: u64) {
+        if config.tiers.is_empty() {
+            return;
+        }
+        let mut g = lock(&self.inner);
+        let (tiers, latest) = g.get_or_insert_with(|| {
+            let rings = config.tiers.iter().map(|t| Ring {
+                tier: t.clone(),
+                slots: VecDeque::new(),
+            });
+            (Tiers::Counts(rings.collect()), Duration::ZERO)
+        });
+        *latest = uptime;
+        if let Tiers::Counts(rings) = tiers {
+            for r in rings {
+                let slot = r.slot(uptime);
+                *slot = slot.saturating_add(n);
+            }
+        }
+    }
+
+    /// Adds an interval's histogram data collected at `uptime`.
+    pub(crate) fn add_hist(&self, config: &HistoryConfig, uptime: Duration, data: &HistogramData) {
+        if config.tiers.is_empty() {
+            return;
+        }
+        let mut g = lock(&self.inner);
+        let (tiers, latest) = g.get_or_insert_with(|| {
+            let rings = config.tiers.iter().map(|t| Ring {
+                tier: t.clone(),
+                slots: VecDeque::new(),
+            });
+            (Tiers::Hist(rings.collect()), Duration::ZERO)
+        });
+        *latest = uptime;
+        if let Tiers::Hist(rings) = tiers {
+            for r in rings {
+                let schema = r.tier.schema;
+                r.slot(uptime).add(data, schema);
+            }
+        }
+    }
+
+    /// Forgets everything (a reset).
+    pub(crate) fn clear(&self) {
+        *lock(&self.inner) = None;
+    }
+
+    /// Heap and inline bytes this history holds (for the memory test and docs).
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        let g = lock(&self.inner);
+        let Some((tiers, _)) = g.as_ref() else {
+            return 0;
+        };
+        match tiers {
+            Tiers::Counts(rings) => rings
+                .iter()
+                .map(|r| r.slots.capacity() * std::mem::size_of::<(u64, u64)>())
+                .sum(),
+            Tiers::Hist(rings) => rings
+                .iter()
+                .map(|r| {
+                    r.slots.capacity() * std::mem::size_of::<u64>()
+                        + r.slots.iter().map(|(_, s)| s.bytes()).sum::<usize>()
+                })
+                .sum(),
+        }
+    }
+
+    /// Statistics over `range`, from the finest tier that still holds its start; `None` if
+    /// nothing was collected yet or the range is empty.
+    pub(crate) fn query(&self, range: Range) -> Option<RangeStats> {
+        let g = lock(&self.inner);
+        let (tiers, latest) = g.as_ref()?;
+        let latest = *latest;
+        let (from, to) = match range {
+            Range::Last(d) => (latest.saturating_sub(d), latest + Duration::from_nanos(1)),
+            Range::Between(a, b) => (a, b),
+        };
+        if to <= from {
+            return None;
+        }
+        // The finest tier whose oldest slot starts at or before `from`, else the coarsest.
+        fn pick<T>(rings: &[Ring<T>], from: Duration) -> Option<&Ring<T>> {
+            rings
+                .iter()
+                .find(|r| r.oldest().is_some_and(|o| o <= from))
+                .or(rings.last())
+        }
+        let mut stats = RangeStats {
+            from,
+            to,
+            resolution: Duration::ZERO,
+            count: 0,
+            throughput: 0.0,
+            peak_throughput: 0.0,
+            data: None,
+            saturated: false,
+        };
+        let mut first: Option<Duration> = None;
+        let mut last_end = from;
+        let mut peak = 0u64;
+        match tiers {
+            Tiers::Counts(rings) => {
+                let r = pick(rings, from)?;
+                stats.resolution = r.tier.resolution;
+                for (start, &n) in r.within(from, to) {
+                    first.get_or_insert(start);
+                    last_end = start + r.tier.resolution;
+                    stats.count = stats.count.saturating_add(n);
+                    peak = peak.max(n);
+                }
+            }
+            Tiers::Hist(rings) => {
+                let r = pick(rings, from)?;
+                stats.resolution = r.tier.resolution;
+                let (mut zero, mut sum, mut lo, mut hi) = (0u64, 0u128, u64::MAX, 0u64);
+                let mut buckets: Vec<(i32, u64)> = Vec::new();
+                let mut scratch: Vec<(i16, u32)> = Vec::new();
+                for (start, s) in r.within(from, to) {
+                    first.get_or_insert(start);
+                    last_end = start + r.tier.resolution;
+                    if s.count == 0 {
+                        continue;
+                    }
+                    stats.count = stats.count.saturating_add(s.count);
+                    stats.saturated |= s.saturated;
+                    peak = peak.max(s.count);
+                    sum += u128::from(s.sum);
+                    lo = lo.min(s.min);
+                    hi = hi.max(s.max);
+                    scratch.clear();
+                    s.buckets_into(&mut scratch);
+                    for &(i, c) in &scratch {
+                        if i == ZERO {
+                            zero = zero.saturating_add(u64::from(c));
+                        } else {
+                            buckets.push((i32::from(i), u64::from(c)));
+                        }
+                    }
+                }
+                buckets.sort_unstable_by_key(|b| b.0);
+                let mut merged: Vec<(i32, u64)> = Vec::with_capacity(buckets.len());
+                for (i, c) in buckets {
+                    match merged.last_mut() {
+                        Some(last) if last.0 == i => last.1 = last.1.saturating_add(c),
+                        _ => merged.push((i, c)),
+                    }
+                }
+                let count = merged.iter().fold(zero, |acc, b| acc.saturating_add(b.1));
+                let extremes = (count > 0).then_some((lo, hi));
+                stats.data = HistogramData::from_parts(
+                    r.tier.schema,
+                    zero,
+                    merged,
+                    sum,
+                    extremes.map(|e| e.0),
+                    extremes.map(|e| e.1),
+                )
+                .ok();
+            }
+        }
+        let from = first.unwrap_or(from);
+        let to = last_end.min(latest.max(from)).max(from);
+        stats.from = from;
+        stats.to = to;
+        let secs = (to - from)
+            .as_secs_f64()
+            .max(stats.resolution.as_secs_f64().min(1e-9));
+        if (to - from) > Duration::ZERO {
+            stats.throughput = stats.count as f64 / secs;
+        }
+        stats.peak_throughput = peak as f64 / stats.resolution.as_secs_f64().max(1e-9);
+        Some(stats)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use tachymeter_histogram::Layout;
+
+    /// The default retention of one histogram series, fed 7 days of 10 s intervals of a
+    /// latency-like distribution (log-uniform over 10 µs..100 ms, 200 values per interval),
+    /// stays within 64 KiB.
+    #[test]
+    fn default_retention_of_a_histogram_fits_in_64_kib() {
+        let layout = Layout::new(6, 1, u64::MAX).unwrap();
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let pool: Vec<HistogramData> = (0..16)
+            .map(|_| {
+                let values: Vec<u64> = (0..200)
+                    .map(|_| {
+                        let u = (next() % 1_000_000) as f64 / 1_000_000.0;
+                        (10_000.0 * 10f64.powf(4.0 * u)) as u64
+                    })
+                    .collect();
+                HistogramData::from_values(&layout, &values)
+            })
+            .collect();
+        let config = HistoryConfig::default();
+        let h = History::default();
+        let week = 7 * 24 * 360;
+        for i in 0..week {
+            h.add_hist(
+                &config,
+                Duration::from_secs(10 * (i + 1)),
+                &pool[i as usize % 16],
+            );
+        }
+        let bytes = h.bytes();
+        println!("history of one histogram series after 7 days: {bytes} bytes");
+        assert!(bytes <= 64 * 1024, "{bytes} bytes");
+        // Every tier is full: 60 + 72 + 168 slots.
+        let r = h
+            .query(Range::Last(Duration::from_secs(7 * 24 * 3600)))
+            .unwrap();
+        assert_eq!(r.resolution, Duration::from_secs(3600));
+        assert!(r.count > 0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pack_round_trips(mut b in proptest::collection::vec((proptest::prelude::any::<i16>(), proptest::prelude::any::<u32>()), 0..50)) {
+            b.sort_unstable_by_key(|x| x.0);
+            b.dedup_by_key(|x| x.0);
+            let mut out = Vec::new();
+            unpack(&pack(&b), &mut out);
+            proptest::prop_assert_eq!(out, b);
+        }
+    }
+}
