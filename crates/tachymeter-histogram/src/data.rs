@@ -90,7 +90,7 @@ impl HistogramData {
         }
     }
 
-    /// Builds from dense slot counts laid out by `layout` (slot 0 = zero bucket, then
+    /// Builds from dense position counts laid out by `layout` (position 0 = zero bucket, then
     /// `layout.min_index()..=layout.max_index()`), plus the exact sum and extremes.
     pub fn from_dense(
         layout: &Layout,
@@ -104,12 +104,12 @@ impl HistogramData {
         h
     }
 
-    /// Records `values` exactly as a recording shard does (dense slots from `layout`, exact sum
+    /// Records `values` exactly as a recording shard does (dense positions from `layout`, exact sum
     /// and extremes): for tests, oracles and offline data.
     pub fn from_values(layout: &Layout, values: &[u64]) -> HistogramData {
         let mut dense = vec![0u64; layout.dense_len()];
         for &v in values {
-            dense[layout.slot(v).0] += 1;
+            dense[layout.position(v).0] += 1;
         }
         let sum = values.iter().map(|&v| v as u128).sum();
         let (min, max) = (values.iter().min().copied(), values.iter().max().copied());
@@ -129,9 +129,9 @@ impl HistogramData {
         self.zero_count = dense.first().copied().unwrap_or(0);
         self.buckets.clear();
         let mut count = self.zero_count;
-        for (slot, &c) in dense.iter().enumerate().skip(1) {
+        for (pos, &c) in dense.iter().enumerate().skip(1) {
             if c != 0 {
-                self.buckets.push((layout.slot_index(slot), c));
+                self.buckets.push((layout.position_index(pos), c));
                 count += c;
             }
         }

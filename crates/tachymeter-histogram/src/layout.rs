@@ -223,7 +223,7 @@ impl Layout {
         self.max_index
     }
 
-    /// Number of dense slots a recorder needs: the zero bucket plus `min_index..=max_index`.
+    /// Number of dense positions a recorder needs: the zero bucket plus `min_index..=max_index`.
     pub fn dense_len(&self) -> usize {
         (self.max_index - self.min_index) as usize + 2
     }
@@ -255,20 +255,20 @@ impl Layout {
         }
     }
 
-    /// Dense slot of `v` (0 = zero bucket) and whether it saturated (was outside the range).
+    /// Dense position of `v` (0 = zero bucket) and whether it saturated (was outside the range).
     #[inline(always)]
-    pub fn slot(&self, v: u64) -> (usize, bool) {
+    pub fn position(&self, v: u64) -> (usize, bool) {
         // One unsigned compare: 0 and values below min_value wrap to above span.
         if v.wrapping_sub(self.min_value) > self.span {
-            return self.slot_outside(v);
+            return self.position_outside(v);
         }
         ((self.index_nonzero(v) - self.min_index) as usize + 1, false)
     }
 
-    /// Zero, or a value outside `min_value..=max_value` (saturated into an edge slot).
+    /// Zero, or a value outside `min_value..=max_value` (saturated into an edge position).
     #[cold]
     #[inline(never)]
-    fn slot_outside(&self, v: u64) -> (usize, bool) {
+    fn position_outside(&self, v: u64) -> (usize, bool) {
         if v == 0 {
             (0, false)
         } else if v < self.min_value {
@@ -278,9 +278,9 @@ impl Layout {
         }
     }
 
-    /// Native index of dense slot `slot ≥ 1`.
-    pub fn slot_index(&self, slot: usize) -> i32 {
-        self.min_index + slot as i32 - 1
+    /// Native index of dense position `position ≥ 1`.
+    pub fn position_index(&self, pos: usize) -> i32 {
+        self.min_index + pos as i32 - 1
     }
 }
 
@@ -348,12 +348,12 @@ mod tests {
     #[test]
     fn saturation_and_zero() {
         let l = Layout::new(3, 10, 1000).unwrap();
-        assert_eq!(l.slot(0), (0, false));
-        assert_eq!(l.slot(9), (1, true));
-        assert_eq!(l.slot(10), (1, false));
-        assert_eq!(l.slot(1000), (l.dense_len() - 1, false));
-        assert_eq!(l.slot(1001), (l.dense_len() - 1, true));
-        assert_eq!(l.slot_index(1), l.index(10));
+        assert_eq!(l.position(0), (0, false));
+        assert_eq!(l.position(9), (1, true));
+        assert_eq!(l.position(10), (1, false));
+        assert_eq!(l.position(1000), (l.dense_len() - 1, false));
+        assert_eq!(l.position(1001), (l.dense_len() - 1, true));
+        assert_eq!(l.position_index(1), l.index(10));
         assert!(Layout::new(9, 1, 2).is_err());
         assert!(Layout::new(0, 0, 2).is_err());
         assert!(Layout::new(0, 3, 2).is_err());

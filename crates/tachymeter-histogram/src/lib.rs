@@ -13,7 +13,7 @@
 //! let layout = Layout::new(6, 1, u64::MAX).unwrap();
 //! let mut dense = vec![0u64; layout.dense_len()];
 //! for v in 1..=1000u64 {
-//!     dense[layout.slot(v).0] += 1;
+//!     dense[layout.position(v).0] += 1;
 //! }
 //! let h = HistogramData::from_dense(&layout, &dense, (1..=1000u128).sum(), Some(1), Some(1000));
 //! let p99 = h.p99().unwrap();

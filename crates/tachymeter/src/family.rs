@@ -190,7 +190,7 @@ impl<H> Family<H> {
     #[inline]
     pub fn with(&self, values: &[&str]) -> &H {
         let inner = &*self.inner;
-        let hash = inner.hasher.hash_one(values);
+        let hash = inner.hash(values);
         match inner.find(hash, values) {
             // Relaxed: a flag of the cold path; the handle is valid either way.
             Some(series) if !series.removed.load(Ordering::Relaxed) => &series.handle,
@@ -261,7 +261,7 @@ impl<H> Family<H> {
     /// whether such a series exists.
     pub fn remove(&self, values: &[&str]) -> bool {
         let inner = &*self.inner;
-        let hash = inner.hasher.hash_one(values);
+        let hash = inner.hash(values);
         match inner.find(hash, values) {
             Some(series) => {
                 inner.hide(series);
@@ -274,7 +274,7 @@ impl<H> Family<H> {
     /// Resets the series of `values` (see [`Counter::reset`]); returns whether it exists.
     pub fn reset(&self, values: &[&str]) -> bool {
         let inner = &*self.inner;
-        let hash = inner.hasher.hash_one(values);
+        let hash = inner.hash(values);
         match inner.find(hash, values) {
             Some(series) => {
                 (inner.ops.reset)(&series.handle);
@@ -328,6 +328,19 @@ impl<H> Family<H> {
 }
 
 impl<H> Inner<H> {
+    /// The hash of a tuple of values: each value's bytes and a `0xff` separator (no UTF-8
+    /// string contains it), so `["ab", "c"]` and `["a", "bc"]` differ.
+    #[inline]
+    fn hash(&self, values: &[&str]) -> u64 {
+        use std::hash::Hasher;
+        let mut h = self.hasher.build_hasher();
+        for v in values {
+            h.write(v.as_bytes());
+            h.write_u8(0xff);
+        }
+        h.finish()
+    }
+
     /// The series of `values`, probing from `hash`'s home slot to the first empty slot.
     #[inline]
     fn find(&self, hash: u64, values: &[&str]) -> Option<&Series<H>> {

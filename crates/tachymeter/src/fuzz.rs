@@ -69,9 +69,9 @@ pub fn histogram(data: &[u8]) {
                 "v={v} schema={schema_a} ({l}, {h}]"
             );
         }
-        // Ranged layouts saturate into an edge slot exactly when out of range.
-        let (slot, sat) = ranged.slot(v);
-        assert!(slot < ranged.dense_len());
+        // Ranged layouts saturate into an edge position exactly when out of range.
+        let (pos, sat) = ranged.position(v);
+        assert!(pos < ranged.dense_len());
         assert_eq!(sat, v != 0 && (v < lo || v > hi));
         if i % 2 == 0 {
             xs.push(v)

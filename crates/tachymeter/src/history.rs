@@ -1,18 +1,18 @@
 //! Time ranges: a bounded, multi-resolution history per series, kept by the aggregator.
 //!
 //! After each collection the aggregator adds the interval that just ended to every tier of the
-//! series' history: a tier is a ring of slots of one resolution (the default: 10 s slots for
-//! 10 minutes, 5 min slots for 6 hours, 1 h slots for 7 days). A histogram slot keeps its
+//! series' history: a tier is a ring of periods of one resolution (the default: 10 s periods for
+//! 10 minutes, 5 min periods for 6 hours, 1 h periods for 7 days). A histogram period keeps its
 //! count, exact sum, bucket-bound min/max and sparse buckets at the tier's schema (coarser for
-//! coarser tiers, to bound memory); a counter, event-log or record-log slot keeps its count. A
-//! query over a range merges the slots of the finest tier whose retention covers it.
+//! coarser tiers, to bound memory); a counter, event-log or record-log period keeps its count. A
+//! query over a range merges the periods of the finest tier whose retention covers it.
 //!
-//! Accuracy: an interval is attributed to the slot in which its collection happened, so range
-//! edges are exact to one aggregation interval plus one slot of the tier used (a range is
-//! widened to whole slots); quantiles carry the relative error bound of the tier's schema
+//! Accuracy: an interval is attributed to the period in which its collection happened, so range
+//! edges are exact to one aggregation interval plus one period of the tier used (a range is
+//! widened to whole periods); quantiles carry the relative error bound of the tier's schema
 //! ([`relative_error_bound`](tachymeter_histogram::relative_error_bound)): 4.4% at schema 3,
-//! 8.8% at 2, 17.2% at 1. Bucket counts are `u32` per slot (a bucket that would exceed it
-//! saturates and the slot is flagged in [`RangeStats::saturated`]).
+//! 8.8% at 2, 17.2% at 1. Bucket counts are `u32` per period (a bucket that would exceed it
+//! saturates and the period is flagged in [`RangeStats::saturated`]).
 //!
 //! Readers lock one series' history (a mutex the aggregator takes once per interval); the hot
 //! path never touches it.
@@ -23,14 +23,14 @@ use std::collections::VecDeque;
 use std::time::Duration;
 use tachymeter_histogram::HistogramData;
 
-/// One tier of a history: slots of `resolution`, `slots` of them kept.
+/// One tier of a history: periods of `resolution`, `periods` of them kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tier {
-    /// The time one slot covers.
+    /// The time one period covers.
     pub resolution: Duration,
-    /// Slots kept (retention = resolution × slots).
-    pub slots: usize,
-    /// Histogram schema of this tier's slots (coarser than the histogram's own is allowed).
+    /// Periods kept (retention = resolution × periods).
+    pub periods: usize,
+    /// Histogram schema of this tier's periods (coarser than the histogram's own is allowed).
     pub schema: i8,
 }
 
@@ -44,9 +44,9 @@ pub struct HistoryConfig {
 
 impl Default for HistoryConfig {
     fn default() -> Self {
-        let tier = |secs: u64, slots: usize, schema: i8| Tier {
+        let tier = |secs: u64, periods: usize, schema: i8| Tier {
             resolution: Duration::from_secs(secs),
-            slots,
+            periods,
             schema,
         };
         HistoryConfig {
@@ -63,13 +63,13 @@ impl HistoryConfig {
 
     /// The documented range of every tier.
     pub(crate) const RANGE: &'static str =
-        "tiers with resolution >= 1 ms, 1..=100000 slots and schema -4..=8";
+        "tiers with resolution >= 1 ms, 1..=100000 periods and schema -4..=8";
 
     /// Checks the tiers against [`RANGE`](Self::RANGE); returns the first bad tier.
     pub(crate) fn check(&self) -> Result<(), String> {
         for t in &self.tiers {
             if t.resolution < Duration::from_millis(1)
-                || !(1..=100_000).contains(&t.slots)
+                || !(1..=100_000).contains(&t.periods)
                 || !(-4..=8).contains(&t.schema)
             {
                 return Err(format!("{t:?}"));
@@ -94,7 +94,7 @@ pub enum Range {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RangeStats {
-    /// Start of the covered range (whole slots), as time since the engine started.
+    /// Start of the covered range (whole periods), as time since the engine started.
     pub from: Duration,
     /// End of the covered range.
     pub to: Duration,
@@ -104,20 +104,20 @@ pub struct RangeStats {
     pub count: u64,
     /// `count` per second of the covered range.
     pub throughput: f64,
-    /// The highest per-slot `count` per second in the range.
+    /// The highest per-period `count` per second in the range.
     pub peak_throughput: f64,
     /// The merged histogram of the range at the tier's schema (histograms only): sum, mean,
     /// stddev, min/max (bucket bounds) and any quantile.
     pub data: Option<HistogramData>,
-    /// True if a bucket count of a slot in the range saturated (`u32`).
+    /// True if a bucket count of a period in the range saturated (`u32`).
     pub saturated: bool,
 }
 
-/// A histogram slot: statistics and sparse buckets `(index, count)` at the tier's schema;
-/// index `i16::MIN` is the zero bucket. The open (newest) slot keeps its buckets as a vector;
-/// a closed slot keeps them varint-encoded in `packed` (see [`pack`]), about 3 bytes a bucket.
+/// A histogram period: statistics and sparse buckets `(index, count)` at the tier's schema;
+/// index `i16::MIN` is the zero bucket. The open (newest) period keeps its buckets as a vector;
+/// a closed period keeps them varint-encoded in `packed` (see [`pack`]), about 3 bytes a bucket.
 #[derive(Debug, Clone, Default)]
-struct HistSlot {
+struct HistPeriod {
     count: u64,
     sum: u64,
     min: u64,
@@ -152,7 +152,7 @@ fn get_varint(bytes: &[u8], at: &mut usize) -> u64 {
 }
 
 /// Encodes sorted buckets as `n`, then per bucket the index delta (zigzag) and the count,
-/// all varints. Written by hand: a few lines, and the slots need no general-purpose format.
+/// all varints. Written by hand: a few lines, and the periods need no general-purpose format.
 fn pack(buckets: &[(i16, u32)]) -> Box<[u8]> {
     let mut out = Vec::with_capacity(buckets.len() * 3 + 2);
     put_varint(&mut out, buckets.len() as u64);
@@ -182,10 +182,10 @@ fn unpack(bytes: &[u8], out: &mut Vec<(i16, u32)>) {
 
 const ZERO: i16 = i16::MIN;
 
-impl HistSlot {
+impl HistPeriod {
     /// Adds `data`, bucket by bucket, at `schema` (coarser or equal: index `i` goes to
     /// `ceil(i / 2^shift)`, exact because coarser boundaries are a subset). Allocates only
-    /// when the slot gains a bucket it did not have.
+    /// when the period gains a bucket it did not have.
     fn add(&mut self, data: &HistogramData, schema: i8) {
         if data.count() == 0 {
             return;
@@ -221,7 +221,7 @@ impl HistSlot {
         }
     }
 
-    /// Moves the buckets into their packed form (the slot is closed).
+    /// Moves the buckets into their packed form (the period is closed).
     fn close(&mut self) {
         if self.packed.is_empty() {
             self.packed = pack(&self.buckets);
@@ -246,72 +246,72 @@ impl HistSlot {
     }
 }
 
-/// One tier's ring: `(slot number, slot)`, oldest first.
+/// One tier's ring: `(period number, period)`, oldest first.
 #[derive(Debug)]
-struct Ring<T> {
+struct TierData<T> {
     tier: Tier,
-    slots: VecDeque<(u64, T)>,
+    periods: VecDeque<(u64, T)>,
 }
 
-/// A slot that can compact itself once no more data will be added to it.
+/// A period that can compact itself once no more data will be added to it.
 trait Close {
     fn close(&mut self) {}
 }
 
 impl Close for u64 {}
 
-impl Close for HistSlot {
+impl Close for HistPeriod {
     fn close(&mut self) {
-        HistSlot::close(self);
+        HistPeriod::close(self);
     }
 }
 
-impl<T: Default + Close> Ring<T> {
-    /// The slot of the collection at `uptime`, made (and the oldest dropped) if new; the slot
+impl<T: Default + Close> TierData<T> {
+    /// The period of the collection at `uptime`, made (and the oldest dropped) if new; the period
     /// it replaces as the newest is closed.
-    fn slot(&mut self, uptime: Duration) -> &mut T {
+    fn period(&mut self, uptime: Duration) -> &mut T {
         let n = (uptime.as_nanos() / self.tier.resolution.as_nanos().max(1)) as u64;
-        if self.slots.back().is_none_or(|(m, _)| *m != n) {
-            if let Some((_, last)) = self.slots.back_mut() {
+        if self.periods.back().is_none_or(|(m, _)| *m != n) {
+            if let Some((_, last)) = self.periods.back_mut() {
                 last.close();
             }
-            self.slots.push_back((n, T::default()));
-            while self.slots.len() > self.tier.slots {
-                self.slots.pop_front();
+            self.periods.push_back((n, T::default()));
+            while self.periods.len() > self.tier.periods {
+                self.periods.pop_front();
             }
         }
-        &mut self.slots.back_mut().expect("just pushed").1
+        &mut self.periods.back_mut().expect("just pushed").1
     }
 }
 
-impl<T> Ring<T> {
-    /// The slots overlapping `[from, to)` (time since start), with their start times.
+impl<T> TierData<T> {
+    /// The periods overlapping `[from, to)` (time since start), with their start times.
     fn within(&self, from: Duration, to: Duration) -> impl Iterator<Item = (Duration, &T)> {
         let res = self.tier.resolution;
-        self.slots.iter().filter_map(move |(n, s)| {
-            let start = slot_start(res, *n);
+        self.periods.iter().filter_map(move |(n, s)| {
+            let start = period_start(res, *n);
             (start + res > from && start < to).then_some((start, s))
         })
     }
 
-    /// Start of the oldest slot kept.
+    /// Start of the oldest period kept.
     fn oldest(&self) -> Option<Duration> {
-        self.slots
+        self.periods
             .front()
-            .map(|(n, _)| slot_start(self.tier.resolution, *n))
+            .map(|(n, _)| period_start(self.tier.resolution, *n))
     }
 }
 
-/// Start of slot `n` of `resolution`, as time since the engine started.
-fn slot_start(resolution: Duration, n: u64) -> Duration {
+/// Start of period `n` of `resolution`, as time since the engine started.
+fn period_start(resolution: Duration, n: u64) -> Duration {
     Duration::from_nanos(u64::try_from(u128::from(n) * resolution.as_nanos()).unwrap_or(u64::MAX))
 }
 
-/// What one series keeps: counts only, or histogram slots.
+/// What one series keeps: counts only, or histogram periods.
 #[derive(Debug)]
 enum Tiers {
-    Counts(Vec<Ring<u64>>),
-    Hist(Vec<Ring<HistSlot>>),
+    Counts(Vec<TierData<u64>>),
+    Hist(Vec<TierData<HistPeriod>>),
 }
 
 /// The history of one series (behind a mutex: the aggregator writes once per interval, readers
@@ -329,17 +329,17 @@ impl History {
         }
         let mut g = lock(&self.inner);
         let (tiers, latest) = g.get_or_insert_with(|| {
-            let rings = config.tiers.iter().map(|t| Ring {
+            let rings = config.tiers.iter().map(|t| TierData {
                 tier: t.clone(),
-                slots: VecDeque::new(),
+                periods: VecDeque::new(),
             });
             (Tiers::Counts(rings.collect()), Duration::ZERO)
         });
         *latest = uptime;
         if let Tiers::Counts(rings) = tiers {
             for r in rings {
-                let slot = r.slot(uptime);
-                *slot = slot.saturating_add(n);
+                let period = r.period(uptime);
+                *period = period.saturating_add(n);
             }
         }
     }
@@ -351,9 +351,9 @@ impl History {
         }
         let mut g = lock(&self.inner);
         let (tiers, latest) = g.get_or_insert_with(|| {
-            let rings = config.tiers.iter().map(|t| Ring {
+            let rings = config.tiers.iter().map(|t| TierData {
                 tier: t.clone(),
-                slots: VecDeque::new(),
+                periods: VecDeque::new(),
             });
             (Tiers::Hist(rings.collect()), Duration::ZERO)
         });
@@ -361,7 +361,7 @@ impl History {
         if let Tiers::Hist(rings) = tiers {
             for r in rings {
                 let schema = r.tier.schema;
-                r.slot(uptime).add(data, schema);
+                r.period(uptime).add(data, schema);
             }
         }
     }
@@ -381,13 +381,13 @@ impl History {
         match tiers {
             Tiers::Counts(rings) => rings
                 .iter()
-                .map(|r| r.slots.capacity() * std::mem::size_of::<(u64, u64)>())
+                .map(|r| r.periods.capacity() * std::mem::size_of::<(u64, u64)>())
                 .sum(),
             Tiers::Hist(rings) => rings
                 .iter()
                 .map(|r| {
-                    r.slots.capacity() * std::mem::size_of::<u64>()
-                        + r.slots.iter().map(|(_, s)| s.bytes()).sum::<usize>()
+                    r.periods.capacity() * std::mem::size_of::<u64>()
+                        + r.periods.iter().map(|(_, s)| s.bytes()).sum::<usize>()
                 })
                 .sum(),
         }
@@ -406,8 +406,8 @@ impl History {
         if to <= from {
             return None;
         }
-        // The finest tier whose oldest slot starts at or before `from`, else the coarsest.
-        fn pick<T>(rings: &[Ring<T>], from: Duration) -> Option<&Ring<T>> {
+        // The finest tier whose oldest period starts at or before `from`, else the coarsest.
+        fn pick<T>(rings: &[TierData<T>], from: Duration) -> Option<&TierData<T>> {
             rings
                 .iter()
                 .find(|r| r.oldest().is_some_and(|o| o <= from))
@@ -543,7 +543,7 @@ mod tests {
         let bytes = h.bytes();
         println!("history of one histogram series after 7 days: {bytes} bytes");
         assert!(bytes <= 64 * 1024, "{bytes} bytes");
-        // Every tier is full: 60 + 72 + 168 slots.
+        // Every tier is full: 60 + 72 + 168 periods.
         let r = h
             .query(Range::Last(Duration::from_secs(7 * 24 * 3600)))
             .unwrap();

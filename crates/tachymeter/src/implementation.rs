@@ -63,3 +63,21 @@
 //! (`aggregator/<kind>.rs`) and its snapshot value (`snapshot.rs`), plus one line each where the
 //! registry's `Entry` enum, the `collector` constructor and the engine's registration method
 //! name the kinds.
+//!
+//! # Why not `atomic::Atomic<f64>` or `once_cell` in the shards
+//!
+//! The design card names the `atomic` and `once_cell` crates. Every atomic the engine's
+//! protocols use goes through the `sync` shim so that loom can model it; `atomic::Atomic<T>`
+//! wraps `core` atomics that loom cannot see, so gauge values are `f64` bits in the shim's
+//! `AtomicU64` (the same machine operations). `once_cell::sync::OnceCell` is used where no
+//! modelled protocol depends on it (the global engine, the macros' call-site handles, a
+//! family's overflow series, a context's back-reference to its engine); the per-slot shard
+//! pointers are a hand-written set-once array (`shard_array`) because loom must see them.
+//!
+//! # Time ranges
+//!
+//! The history of each series (see [`history`](crate::history)) sits behind its own mutex in
+//! the series' core: the aggregator locks it once per collection to add the interval, readers
+//! lock it to query; recording threads never touch it. A new period allocates its bucket vector
+//! once (every 10 s with the default tiers); within a period, adding an interval allocates
+//! only when the period gains a bucket.

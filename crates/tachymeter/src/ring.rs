@@ -10,9 +10,9 @@
 //!
 //! The producer keeps two wide (never wrapping in practice) indices: `reserved`, the number of
 //! pushes started, and `head`, the number completed. A push is
-//! `reserved = h+1; fence(Release); slot[h % cap] = v; head = h+1 (Release)`.
-//! The consumer reads `head` (Acquire), copies slots `[from, head)`, then `fence(Acquire)` and
-//! reads `reserved`. If a copied slot already held an overwriting sample, the fence pair makes
+//! `reserved = h+1; fence(Release); cell[h % cap] = v; head = h+1 (Release)`.
+//! The consumer reads `head` (Acquire), copies cells `[from, head)`, then `fence(Acquire)` and
+//! reads `reserved`. If a copied cell already held an overwriting sample, the fence pair makes
 //! that overwrite's `reserved` store visible, so every index below `reserved - cap` is treated as
 //! lost; the rest were read intact. This is the seqlock argument with the ring's index as the
 //! sequence.
@@ -29,7 +29,7 @@ pub struct Ring<const W: usize = 1> {
     head: AtomicU64,
     /// Written by the producer only; read by the consumer. An entry's words are validated
     /// together (the `reserved` check covers the whole cell).
-    slots: Box<[[AtomicU64; W]]>,
+    cells: Box<[[AtomicU64; W]]>,
     mask: u64,
 }
 
@@ -40,7 +40,7 @@ impl<const W: usize> Ring<W> {
         Ring {
             reserved: AtomicU64::new(0),
             head: AtomicU64::new(0),
-            slots: (0..cap)
+            cells: (0..cap)
                 .map(|_| std::array::from_fn(|_| AtomicU64::new(0)))
                 .collect(),
             mask: cap as u64 - 1,
@@ -50,11 +50,11 @@ impl<const W: usize> Ring<W> {
     /// Capacity in samples.
     #[cfg(any(test, loom, fuzzing))]
     pub fn capacity(&self) -> usize {
-        self.slots.len()
+        self.cells.len()
     }
 
-    /// The producer role. Only the slot's owning thread may use it (the caller guarantees this
-    /// by owning the thread slot).
+    /// The producer role. Only the owning thread of the shard may use it (the caller guarantees
+    /// this by owning the thread slot).
     #[inline]
     pub fn producer(&self) -> Producer<'_, W> {
         Producer { ring: self }
@@ -78,15 +78,15 @@ impl<const W: usize> Producer<'_, W> {
         let r = self.ring;
         // Relaxed: we are the only writer of `head`.
         let h = r.head.load(Ordering::Relaxed);
-        // Relaxed + fence(Release): the fence orders this store before the slot stores below,
-        // so a consumer that sees a new slot word also sees `reserved > h` (module docs).
+        // Relaxed + fence(Release): the fence orders this store before the cell stores below,
+        // so a consumer that sees a new cell word also sees `reserved > h` (module docs).
         r.reserved.store(h + 1, Ordering::Relaxed);
         fence(Ordering::Release);
-        let cell = &r.slots[(h & r.mask) as usize];
+        let cell = &r.cells[(h & r.mask) as usize];
         for (word, v) in cell.iter().zip(entry) {
             word.store(v, Ordering::Relaxed);
         }
-        // Release: the slot words are visible to a consumer that observes the new head.
+        // Release: the cell words are visible to a consumer that observes the new head.
         r.head.store(h + 1, Ordering::Release);
     }
 }
@@ -122,14 +122,14 @@ impl<const W: usize> Consumer<'_, W> {
         load: impl Fn(&[AtomicU64; W]) -> T,
     ) -> u64 {
         let r = self.ring;
-        let cap = r.slots.len() as u64;
-        // Acquire: every slot store before this head is visible.
+        let cap = r.cells.len() as u64;
+        // Acquire: every cell store before this head is visible.
         let head = r.head.load(Ordering::Acquire);
         let from = (*pos).max(head.saturating_sub(cap));
         let start_len = out.len();
         for i in from..head {
             // `load` uses Relaxed loads: validated below by the fence + `reserved` check.
-            out.push(load(&r.slots[(i & r.mask) as usize]));
+            out.push(load(&r.cells[(i & r.mask) as usize]));
         }
         // Acquire fence: if any load above saw an overwriting store, the producer's
         // `reserved` store that precedes it is visible to the load below.

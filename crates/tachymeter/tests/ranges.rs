@@ -53,7 +53,7 @@ fn last_n_seconds_minutes_and_hours_match_exact_recomputation() {
             Duration::from_secs(resolution),
             "last {back}s"
         );
-        // The covered slots: those that end after `latest - back`.
+        // The covered periods: those that end after `latest - back`.
         let from = seconds - back;
         let mut covered: Vec<u64> = log
             .iter()
@@ -80,7 +80,7 @@ fn last_n_seconds_minutes_and_hours_match_exact_recomputation() {
         assert!(cr.peak_throughput >= cr.throughput * 0.999);
     }
     // Between two offsets: [30 min, 40 min) from the 10 s tier is gone (it keeps 10 min), so
-    // the 5-minute tier answers, on whole slots.
+    // the 5-minute tier answers, on whole periods.
     let r = c
         .range(Range::Between(
             Duration::from_secs(1800),
@@ -137,7 +137,7 @@ fn ranges_restart_at_a_reset_and_can_be_turned_off() {
     let bad = tachymeter::HistoryConfig {
         tiers: vec![tachymeter::Tier {
             resolution: Duration::ZERO,
-            slots: 10,
+            periods: 10,
             schema: 3,
         }],
     };

@@ -29,7 +29,7 @@ pub(crate) struct HistRead {
 
 /// One thread's share of a histogram.
 pub(crate) struct HistShard {
-    /// Dense bucket counts laid out by the histogram's `Layout` (slot 0 = zero bucket).
+    /// Dense bucket counts laid out by the histogram's `Layout` (position 0 = zero bucket).
     buckets: Box<[AtomicU64]>,
     /// Exact sum of recorded values.
     sum: WideTotal,
@@ -72,7 +72,7 @@ impl HistShard {
         if shared {
             return self.record_shared(layout, v);
         }
-        let (slot, saturated) = layout.slot(v);
+        let (pos, saturated) = layout.position(v);
         if saturated {
             bump(&self.saturated, 1, false);
         }
@@ -84,7 +84,7 @@ impl HistShard {
         if v > self.max.load(Ordering::Relaxed) {
             self.max.store(v, Ordering::Relaxed);
         }
-        let b = &self.buckets[slot];
+        let b = &self.buckets[pos];
         // Release: see the module docs (a plain `mov` on x86_64).
         b.store(b.load(Ordering::Relaxed) + 1, Ordering::Release);
         if let Some(ring) = &self.ring {
@@ -97,7 +97,7 @@ impl HistShard {
     #[cold]
     #[inline(never)]
     fn record_shared(&self, layout: &Layout, v: u64) {
-        let (slot, saturated) = layout.slot(v);
+        let (pos, saturated) = layout.position(v);
         if saturated {
             bump(&self.saturated, 1, true);
         }
@@ -106,7 +106,7 @@ impl HistShard {
         self.min.fetch_min(v, Ordering::Relaxed);
         self.max.fetch_max(v, Ordering::Relaxed);
         // Release (in AcqRel): orders sum/min/max before the bucket (module docs).
-        self.buckets[slot].fetch_add(1, Ordering::AcqRel);
+        self.buckets[pos].fetch_add(1, Ordering::AcqRel);
         // The ring is single-producer: the shared slot has none.
         if self.wants_ring {
             bump(&self.ring_dropped, 1, true);
