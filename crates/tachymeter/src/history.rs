@@ -4,7 +4,8 @@
 //! series' history: a tier is a ring of periods of one resolution (the default: 10 s periods for
 //! 10 minutes, 5 min periods for 6 hours, 1 h periods for 7 days). A histogram period keeps its
 //! count, exact sum, bucket-bound min/max and sparse buckets at the tier's schema (coarser for
-//! coarser tiers, to bound memory); a counter, event-log or record-log period keeps its count. A
+//! coarser tiers, to bound memory); a counter, event-log or record-log period keeps its count; a
+//! gauge period the min, max, mean and last of the values its collections saw. A
 //! query over a range merges the periods of the finest tier whose retention covers it.
 //!
 //! Accuracy: an interval is attributed to the period in which its collection happened, so range
@@ -111,6 +112,48 @@ pub struct RangeStats {
     pub data: Option<HistogramData>,
     /// True if a bucket count of a period in the range saturated (`u32`).
     pub saturated: bool,
+    /// Gauges only: the values the collections in the range saw.
+    pub gauge: Option<GaugeRange>,
+}
+
+/// A gauge over a time range: statistics of the value as each collection saw it (so `min` and
+/// `max` are exact only to one aggregation interval).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct GaugeRange {
+    /// The smallest value seen.
+    pub min: f64,
+    /// The largest value seen.
+    pub max: f64,
+    /// The mean of the values seen (one per collection).
+    pub mean: f64,
+    /// The latest value seen in the range.
+    pub last: f64,
+}
+
+/// A gauge period: the values its collections saw.
+#[derive(Debug, Clone, Copy, Default)]
+struct GaugePeriod {
+    samples: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    last: f64,
+}
+
+impl GaugePeriod {
+    fn add(&mut self, v: f64) {
+        if self.samples == 0 {
+            self.min = v;
+            self.max = v;
+        } else {
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+        self.samples += 1;
+        self.sum += v;
+        self.last = v;
+    }
 }
 
 /// A histogram period: statistics and sparse buckets `(index, count)` at the tier's schema;
@@ -260,6 +303,8 @@ trait Close {
 
 impl Close for u64 {}
 
+impl Close for GaugePeriod {}
+
 impl Close for HistPeriod {
     fn close(&mut self) {
         HistPeriod::close(self);
@@ -312,6 +357,7 @@ fn period_start(resolution: Duration, n: u64) -> Duration {
 enum Tiers {
     Counts(Vec<TierData<u64>>),
     Hist(Vec<TierData<HistPeriod>>),
+    Gauge(Vec<TierData<GaugePeriod>>),
 }
 
 /// The history of one series (behind a mutex: the aggregator writes once per interval, readers
@@ -340,6 +386,27 @@ impl History {
             for r in rings {
                 let period = r.period(uptime);
                 *period = period.saturating_add(n);
+            }
+        }
+    }
+
+    /// Adds a gauge's value as the collection at `uptime` saw it.
+    pub(crate) fn add_gauge(&self, config: &HistoryConfig, uptime: Duration, v: f64) {
+        if config.tiers.is_empty() {
+            return;
+        }
+        let mut g = lock(&self.inner);
+        let (tiers, latest) = g.get_or_insert_with(|| {
+            let rings = config.tiers.iter().map(|t| TierData {
+                tier: t.clone(),
+                periods: VecDeque::new(),
+            });
+            (Tiers::Gauge(rings.collect()), Duration::ZERO)
+        });
+        *latest = uptime;
+        if let Tiers::Gauge(rings) = tiers {
+            for r in rings {
+                r.period(uptime).add(v);
             }
         }
     }
@@ -383,6 +450,10 @@ impl History {
                 .iter()
                 .map(|r| r.periods.capacity() * std::mem::size_of::<(u64, u64)>())
                 .sum(),
+            Tiers::Gauge(rings) => rings
+                .iter()
+                .map(|r| r.periods.capacity() * std::mem::size_of::<(u64, GaugePeriod)>())
+                .sum(),
             Tiers::Hist(rings) => rings
                 .iter()
                 .map(|r| {
@@ -422,6 +493,7 @@ impl History {
             peak_throughput: 0.0,
             data: None,
             saturated: false,
+            gauge: None,
         };
         let mut first: Option<Duration> = None;
         let mut last_end = from;
@@ -436,6 +508,38 @@ impl History {
                     stats.count = stats.count.saturating_add(n);
                     peak = peak.max(n);
                 }
+            }
+            Tiers::Gauge(rings) => {
+                let r = pick(rings, from)?;
+                stats.resolution = r.tier.resolution;
+                let mut g: Option<(GaugeRange, u64, f64)> = None;
+                for (start, p) in r.within(from, to) {
+                    first.get_or_insert(start);
+                    last_end = start + r.tier.resolution;
+                    if p.samples == 0 {
+                        continue;
+                    }
+                    stats.count += p.samples;
+                    let (range, n, sum) = g.get_or_insert((
+                        GaugeRange {
+                            min: p.min,
+                            max: p.max,
+                            mean: 0.0,
+                            last: p.last,
+                        },
+                        0,
+                        0.0,
+                    ));
+                    range.min = range.min.min(p.min);
+                    range.max = range.max.max(p.max);
+                    range.last = p.last;
+                    *n += p.samples;
+                    *sum += p.sum;
+                }
+                stats.gauge = g.map(|(mut range, n, sum)| {
+                    range.mean = sum / n as f64;
+                    range
+                });
             }
             Tiers::Hist(rings) => {
                 let r = pick(rings, from)?;

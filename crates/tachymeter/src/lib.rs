@@ -77,7 +77,7 @@ pub use family::{
 };
 #[cfg(not(loom))]
 pub use global::{__private, global};
-pub use history::{HistoryConfig, Range, RangeStats, Tier};
+pub use history::{GaugeRange, HistoryConfig, Range, RangeStats, Tier};
 pub use local::LocalRecorder;
 pub use metric::{
     Counter, EventLog, Gauge, Histogram, LocalCounter, LocalEventLog, LocalGauge, LocalHistogram,

@@ -282,6 +282,12 @@ pub struct Gauge {
 }
 
 impl Gauge {
+    /// The value over a time range (min, max, mean and last of what each collection saw, in
+    /// `RangeStats::gauge`), from the aggregator's history (see [`Counter::range`]).
+    pub fn range(&self, range: crate::Range) -> Option<crate::RangeStats> {
+        self.core.range(range)
+    }
+
     /// Resets the metric: from now on its value is 0 plus what is what is recorded after this call (the
     /// aggregator takes the shards' current state as the baseline; no shard is written).
     /// Exporters report the reset time as `_created`, so Prometheus sees a counter reset.

@@ -143,3 +143,39 @@ fn ranges_restart_at_a_reset_and_can_be_turned_off() {
     };
     assert!(Engine::builder().history(bad).build().is_err());
 }
+
+#[test]
+fn gauge_ranges_give_min_max_mean_and_last_of_what_collections_saw() {
+    let (clock, mock) = Clock::mock();
+    let e = Engine::builder()
+        .background(false)
+        .clock(clock)
+        .build()
+        .unwrap();
+    let g = e.gauge("cpu_percent").unwrap();
+    let values: Vec<f64> = (0..120).map(|i| ((i * 37) % 100) as f64).collect();
+    for &v in &values {
+        mock.advance(Duration::from_millis(1));
+        g.set(v);
+        mock.advance(Duration::from_secs(1) - Duration::from_millis(1));
+        e.flush();
+    }
+    // The last 50 s on 10 s periods: the periods ending after t = 70 s (collections 70..=120).
+    let r = g.range(Range::Last(Duration::from_secs(50))).unwrap();
+    let seen: Vec<f64> = values
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| ((i + 1) as u64 / 10) * 10 + 10 > 70)
+        .map(|(_, &v)| v)
+        .collect();
+    let gr = r.gauge.unwrap();
+    assert_eq!(r.count, seen.len() as u64);
+    assert_eq!(gr.min, seen.iter().copied().fold(f64::INFINITY, f64::min));
+    assert_eq!(
+        gr.max,
+        seen.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+    );
+    assert_eq!(gr.last, *values.last().unwrap());
+    let mean = seen.iter().sum::<f64>() / seen.len() as f64;
+    assert!((gr.mean - mean).abs() < 1e-9, "{} vs {mean}", gr.mean);
+}

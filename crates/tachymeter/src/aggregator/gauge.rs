@@ -45,7 +45,7 @@ impl Collect for GaugeCollector {
         self.core.is_removed()
     }
 
-    fn collect(&mut self, _pass: &Pass<'_>, stats: &mut Stats, value: &mut MetricValue) {
+    fn collect(&mut self, pass: &Pass<'_>, stats: &mut Stats, value: &mut MetricValue) {
         let mut newest: Option<(usize, f64, u64, f64)> = None;
         self.reads.clear();
         for (slot, shard) in self.core.shards.iter() {
@@ -87,6 +87,7 @@ impl Collect for GaugeCollector {
         }
         stats.gauge_overflows += self.overflows;
         self.value = v;
+        self.core.history.add_gauge(pass.history, pass.uptime, v);
         *value = MetricValue::Gauge(GaugeSnapshot { value: v });
     }
 
@@ -101,6 +102,7 @@ impl Collect for GaugeCollector {
             self.prev_adds[slot] = r.adds;
         }
         self.value = 0.0;
+        self.core.history.clear();
         self.since.reset(now);
     }
 
