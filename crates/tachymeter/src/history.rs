@@ -360,6 +360,29 @@ enum Tiers {
     Gauge(Vec<TierData<GaugePeriod>>),
 }
 
+impl Tiers {
+    fn counts(&mut self) -> Option<&mut Vec<TierData<u64>>> {
+        match self {
+            Tiers::Counts(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    fn gauge(&mut self) -> Option<&mut Vec<TierData<GaugePeriod>>> {
+        match self {
+            Tiers::Gauge(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    fn hist(&mut self) -> Option<&mut Vec<TierData<HistPeriod>>> {
+        match self {
+            Tiers::Hist(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
 /// The history of one series (behind a mutex: the aggregator writes once per interval, readers
 /// query).
 #[derive(Debug, Default)]
@@ -370,66 +393,68 @@ pub(crate) struct History {
 impl History {
     /// Adds an interval's count (counters, event and record logs) collected at `uptime`.
     pub(crate) fn add_count(&self, config: &HistoryConfig, uptime: Duration, n: u64) {
-        if config.tiers.is_empty() {
-            return;
-        }
-        let mut g = lock(&self.inner);
-        let (tiers, latest) = g.get_or_insert_with(|| {
-            let rings = config.tiers.iter().map(|t| TierData {
-                tier: t.clone(),
-                periods: VecDeque::new(),
-            });
-            (Tiers::Counts(rings.collect()), Duration::ZERO)
-        });
-        *latest = uptime;
-        if let Tiers::Counts(rings) = tiers {
-            for r in rings {
-                let period = r.period(uptime);
-                *period = period.saturating_add(n);
-            }
-        }
+        self.add(
+            config,
+            uptime,
+            Tiers::Counts,
+            Tiers::counts,
+            |p: &mut u64, _| {
+                *p = p.saturating_add(n);
+            },
+        );
     }
 
     /// Adds a gauge's value as the collection at `uptime` saw it.
     pub(crate) fn add_gauge(&self, config: &HistoryConfig, uptime: Duration, v: f64) {
-        if config.tiers.is_empty() {
-            return;
-        }
-        let mut g = lock(&self.inner);
-        let (tiers, latest) = g.get_or_insert_with(|| {
-            let rings = config.tiers.iter().map(|t| TierData {
-                tier: t.clone(),
-                periods: VecDeque::new(),
-            });
-            (Tiers::Gauge(rings.collect()), Duration::ZERO)
-        });
-        *latest = uptime;
-        if let Tiers::Gauge(rings) = tiers {
-            for r in rings {
-                r.period(uptime).add(v);
-            }
-        }
+        self.add(
+            config,
+            uptime,
+            Tiers::Gauge,
+            Tiers::gauge,
+            |p: &mut GaugePeriod, _| {
+                p.add(v);
+            },
+        );
     }
 
     /// Adds an interval's histogram data collected at `uptime`.
     pub(crate) fn add_hist(&self, config: &HistoryConfig, uptime: Duration, data: &HistogramData) {
+        self.add(
+            config,
+            uptime,
+            Tiers::Hist,
+            Tiers::hist,
+            |p: &mut HistPeriod, tier| {
+                p.add(data, tier.schema);
+            },
+        );
+    }
+
+    /// Adds to the current period of every tier, creating the tiers (of the kind `make`
+    /// builds) on first use.
+    fn add<T: Default + Close>(
+        &self,
+        config: &HistoryConfig,
+        uptime: Duration,
+        make: fn(Vec<TierData<T>>) -> Tiers,
+        rings: fn(&mut Tiers) -> Option<&mut Vec<TierData<T>>>,
+        mut add: impl FnMut(&mut T, &Tier),
+    ) {
         if config.tiers.is_empty() {
             return;
         }
         let mut g = lock(&self.inner);
         let (tiers, latest) = g.get_or_insert_with(|| {
-            let rings = config.tiers.iter().map(|t| TierData {
+            let data = config.tiers.iter().map(|t| TierData {
                 tier: t.clone(),
                 periods: VecDeque::new(),
             });
-            (Tiers::Hist(rings.collect()), Duration::ZERO)
+            (make(data.collect()), Duration::ZERO)
         });
         *latest = uptime;
-        if let Tiers::Hist(rings) = tiers {
-            for r in rings {
-                let schema = r.tier.schema;
-                r.period(uptime).add(data, schema);
-            }
+        for r in rings(tiers).into_iter().flatten() {
+            let tier = r.tier.clone();
+            add(r.period(uptime), &tier);
         }
     }
 
