@@ -19,11 +19,11 @@ S = "crates/tachymeter/src/"
 MUTANTS = {
     "reset-delta": ("counter_deltas_add_up_exactly", [
         (S + "aggregator/counter.rs",
-         """            .fold(0u128, |acc, (_, s)| acc.saturating_add(s.total()));
-        let delta = total.saturating_sub(self.prev);""",
-         """            .fold(0u128, |acc, (_, s)| acc + s.take());
-        let total = self.prev + total;
-        let delta = total - self.prev;"""),
+         "            .fold(0u128, |acc, (_, s)| acc.saturating_add(s.total()))\n    }",
+         "            .fold(0u128, |acc, (_, s)| acc + s.take())\n    }"),
+        (S + "aggregator/counter.rs",
+         "        let raw = self.read();\n        let delta",
+         "        let raw = self.prev + self.read();\n        let delta"),
         (S + "shard/counter.rs",
          "    pub(crate) fn total(&self) -> u128 {",
          "    pub(crate) fn take(&self) -> u128 {\n        self.total.take()\n    }\n\n"
