@@ -1,0 +1,74 @@
+//! The seeds' performance monitors on the tachymeter engine.
+//!
+//! Each monitor is a thin struct of engine handles: recording is a few handle calls (no lock,
+//! no allocation), and statistics are computed from the engine's published snapshots on the
+//! caller's thread, so reading never slows a recording thread. Monitors sit above the engine
+//! (`tachymeter`) and below the exporters: everything they record also appears in `/metrics`,
+//! JSON and CSV under the metric names each monitor documents.
+//!
+//! This crate holds the inference monitor so far ([`InferenceMetrics`], the seeds'
+//! `PerformanceMetrics`); the other monitors of the seeds are not implemented yet.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tachymeter_monitor::InferenceMetrics;
+//!
+//! let metrics = InferenceMetrics::builder().window_size(1000).build().unwrap();
+//! for i in 0..100u32 {
+//!     // Durations as float seconds (the seeds' convention) or as `Duration`.
+//!     metrics.update_inference(0.010, 32, Duration::from_millis(1), 0.0);
+//!     if i % 10 == 0 {
+//!         metrics.record_cache_hit();
+//!     } else {
+//!         metrics.record_cache_miss();
+//!     }
+//! }
+//! metrics.record_error();
+//! metrics.engine().flush(); // statistics read the latest snapshot; flush for an exact one
+//! let stats = metrics.statistics();
+//! assert_eq!(stats.total_requests, 100);
+//! assert!((stats.avg_inference_time.unwrap() - 0.010).abs() < 1e-9);
+//! assert_eq!(stats.error_rate, 0.01);
+//! assert_eq!(stats.cache_hit_rate, 0.1);
+//! ```
+#![forbid(unsafe_code)]
+
+mod elapsed;
+mod inference;
+
+pub use elapsed::Elapsed;
+pub use inference::{
+    global_inference_metrics, ComprehensiveStatistics, InferenceMetrics, InferenceMetricsBuilder,
+    InferenceStatistics,
+};
+
+use std::sync::Arc;
+use tachymeter::Engine;
+
+/// The engine a monitor records into: the process-wide one or a shared one.
+#[derive(Clone)]
+pub enum EngineRef {
+    /// [`tachymeter::global`].
+    Global,
+    /// An engine the caller built.
+    Shared(Arc<Engine>),
+}
+
+impl std::ops::Deref for EngineRef {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        match self {
+            EngineRef::Global => tachymeter::global(),
+            EngineRef::Shared(e) => e,
+        }
+    }
+}
+
+impl std::fmt::Debug for EngineRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineRef::Global => f.write_str("EngineRef::Global"),
+            EngineRef::Shared(e) => write!(f, "EngineRef::Shared({e:?})"),
+        }
+    }
+}

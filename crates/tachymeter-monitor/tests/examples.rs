@@ -1,0 +1,9 @@
+//! Every example runs (as a module of this test) to completion.
+
+#[path = "../examples/inference.rs"]
+mod inference;
+
+#[test]
+fn inference_example_runs() {
+    inference::main();
+}
