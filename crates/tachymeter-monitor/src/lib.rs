@@ -6,8 +6,9 @@
 //! (`tachymeter`) and below the exporters: everything they record also appears in `/metrics`,
 //! JSON and CSV under the metric names each monitor documents.
 //!
-//! This crate holds the inference monitor so far ([`InferenceMetrics`], the seeds'
-//! `PerformanceMetrics`); the other monitors of the seeds are not implemented yet.
+//! This crate holds the inference monitor ([`InferenceMetrics`], the seeds'
+//! `PerformanceMetrics`) and the endpoint tracker ([`EndpointTracker`], the seeds'
+//! `get_api_tracker()`) so far; the other monitors of the seeds are not implemented yet.
 //!
 //! ```
 //! use std::time::Duration;
@@ -34,9 +35,13 @@
 #![forbid(unsafe_code)]
 
 mod elapsed;
+mod endpoint;
 mod inference;
 
 pub use elapsed::Elapsed;
+pub use endpoint::{
+    get_api_tracker, ApiReport, EndpointStats, EndpointTracker, EndpointTrackerBuilder, TrackGuard,
+};
 pub use inference::{
     global_inference_metrics, ComprehensiveStatistics, InferenceMetrics, InferenceMetricsBuilder,
     InferenceStatistics,

@@ -7,3 +7,11 @@ mod inference;
 fn inference_example_runs() {
     inference::main();
 }
+
+#[path = "../examples/endpoints.rs"]
+mod endpoints;
+
+#[test]
+fn endpoints_example_runs() {
+    endpoints::main();
+}
