@@ -7,8 +7,9 @@
 //! JSON and CSV under the metric names each monitor documents.
 //!
 //! This crate holds the inference monitor ([`InferenceMetrics`], the seeds'
-//! `PerformanceMetrics`) and the endpoint tracker ([`EndpointTracker`], the seeds'
-//! `get_api_tracker()`) so far; the other monitors of the seeds are not implemented yet.
+//! `PerformanceMetrics`), the endpoint tracker ([`EndpointTracker`], the seeds'
+//! `get_api_tracker()`) and cache statistics ([`CacheMonitor`]) so far; the other monitors of
+//! the seeds are not implemented yet.
 //!
 //! ```
 //! use std::time::Duration;
@@ -34,10 +35,12 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod cache;
 mod elapsed;
 mod endpoint;
 mod inference;
 
+pub use cache::{CacheMonitor, CacheStats};
 pub use elapsed::Elapsed;
 pub use endpoint::{
     get_api_tracker, ApiReport, EndpointStats, EndpointTracker, EndpointTrackerBuilder, TrackGuard,
