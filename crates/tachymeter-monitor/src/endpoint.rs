@@ -17,7 +17,6 @@
 use crate::EngineRef;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tachymeter::histogram::HistogramData;
 use tachymeter::{
@@ -92,8 +91,6 @@ pub struct EndpointTrackerBuilder {
     instance: Option<String>,
 }
 
-static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(0);
-
 impl EndpointTrackerBuilder {
     /// Records into `engine` instead of the process-wide one.
     pub fn engine(mut self, engine: Arc<Engine>) -> Self {
@@ -112,10 +109,7 @@ impl EndpointTrackerBuilder {
     /// # Errors
     /// A registration error of the engine (a name used as another kind there).
     pub fn build(self) -> Result<EndpointTracker, RegisterError> {
-        let instance = self.instance.unwrap_or_else(|| {
-            // Relaxed: only uniqueness matters.
-            NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed).to_string()
-        });
+        let instance = self.instance.unwrap_or_else(crate::next_instance);
         let e = &*self.engine;
         Ok(EndpointTracker {
             duration: e.histogram_family(
@@ -339,16 +333,12 @@ impl EndpointStats {
 pub fn get_api_tracker() -> &'static EndpointTracker {
     static GLOBAL: once_cell::sync::OnceCell<EndpointTracker> = once_cell::sync::OnceCell::new();
     GLOBAL.get_or_init(|| {
-        let builder = EndpointTracker::builder().instance("global");
-        builder.clone().build().unwrap_or_else(|_| {
-            let private = Engine::builder()
-                .build()
-                .or_else(|_| Engine::builder().background(false).build())
-                .unwrap_or_else(|e| unreachable!("an engine without a thread builds: {e}"));
-            builder
-                .engine(Arc::new(private))
-                .build()
-                .unwrap_or_else(|e| unreachable!("a fresh engine has every name free: {e}"))
+        crate::global_or_private(|engine| {
+            EndpointTrackerBuilder {
+                engine,
+                instance: Some("global".into()),
+            }
+            .build()
         })
     })
 }

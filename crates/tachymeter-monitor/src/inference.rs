@@ -17,7 +17,6 @@
 
 use crate::{Elapsed, EngineRef};
 use serde::Serialize;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tachymeter::{
@@ -126,8 +125,6 @@ pub struct InferenceMetricsBuilder {
     track_percentiles: bool,
 }
 
-static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(0);
-
 impl InferenceMetricsBuilder {
     /// Records into `engine` instead of the process-wide one.
     pub fn engine(mut self, engine: Arc<Engine>) -> Self {
@@ -167,10 +164,7 @@ impl InferenceMetricsBuilder {
     /// A registration error of the engine (for example a `window_size` above 2^24, or a name
     /// already used as another kind in that engine).
     pub fn build(self) -> Result<InferenceMetrics, RegisterError> {
-        let instance = self.instance.unwrap_or_else(|| {
-            // Relaxed: only uniqueness matters.
-            NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed).to_string()
-        });
+        let instance = self.instance.unwrap_or_else(crate::next_instance);
         let e = &*self.engine;
         let opts = |name: &str, help: &str| {
             Opts::new(name)
@@ -505,18 +499,12 @@ fn errors_of(snap: &Snapshot, instance: &str) -> Vec<(Vec<String>, u128)> {
 pub fn global_inference_metrics() -> &'static InferenceMetrics {
     static GLOBAL: once_cell::sync::OnceCell<InferenceMetrics> = once_cell::sync::OnceCell::new();
     GLOBAL.get_or_init(|| {
-        let builder = InferenceMetrics::builder()
-            .instance("global")
-            .window_size(1000);
-        builder.clone().build().unwrap_or_else(|_| {
-            let private = Engine::builder()
-                .build()
-                .or_else(|_| Engine::builder().background(false).build())
-                .unwrap_or_else(|e| unreachable!("an engine without a thread builds: {e}"));
-            builder
-                .engine(Arc::new(private))
-                .build()
-                .unwrap_or_else(|e| unreachable!("a fresh engine has every name free: {e}"))
+        crate::global_or_private(|engine| {
+            let mut builder = InferenceMetrics::builder()
+                .instance("global")
+                .window_size(1000);
+            builder.engine = engine;
+            builder.build()
         })
     })
 }

@@ -80,3 +80,24 @@ impl std::fmt::Debug for EngineRef {
         }
     }
 }
+
+/// The next default `instance` label: `0`, `1`, … in creation order, across every monitor.
+fn next_instance() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    // Relaxed: only uniqueness matters.
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        .to_string()
+}
+
+/// A process-wide monitor: `build` on the process-wide engine, or, if that engine already
+/// uses one of the monitor's names as another kind, on a private engine (never a panic).
+fn global_or_private<T>(build: impl Fn(EngineRef) -> Result<T, tachymeter::RegisterError>) -> T {
+    build(EngineRef::Global).unwrap_or_else(|_| {
+        let private = Engine::builder()
+            .build()
+            .or_else(|_| Engine::builder().background(false).build())
+            .unwrap_or_else(|e| unreachable!("an engine without a thread builds: {e}"));
+        build(EngineRef::Shared(Arc::new(private)))
+            .unwrap_or_else(|e| unreachable!("a fresh engine has every name free: {e}"))
+    })
+}
