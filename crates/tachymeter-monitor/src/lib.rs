@@ -8,8 +8,9 @@
 //!
 //! This crate holds the inference monitor ([`InferenceMetrics`], the seeds'
 //! `PerformanceMetrics`), the endpoint tracker ([`EndpointTracker`], the seeds'
-//! `get_api_tracker()`) and cache statistics ([`CacheMonitor`]) so far; the other monitors of
-//! the seeds are not implemented yet.
+//! `get_api_tracker()`), cache statistics ([`CacheMonitor`]) and the serialization monitor's
+//! core ([`SerializationMonitor`]: `record_operation`, metrics, summary, reset, recent) so
+//! far; the other monitors of the seeds are not implemented yet.
 //!
 //! ```
 //! use std::time::Duration;
@@ -39,6 +40,7 @@ mod cache;
 mod elapsed;
 mod endpoint;
 mod inference;
+mod serialization;
 
 pub use cache::{CacheMonitor, CacheStats};
 pub use elapsed::Elapsed;
@@ -48,6 +50,10 @@ pub use endpoint::{
 pub use inference::{
     global_inference_metrics, ComprehensiveStatistics, InferenceMetrics, InferenceMetricsBuilder,
     InferenceStatistics,
+};
+pub use serialization::{
+    global_monitor, Operation, OperationMetrics, OperationRecord, SerializationMonitor,
+    SerializationMonitorBuilder, SerializerMetrics, Summary,
 };
 
 use std::sync::Arc;

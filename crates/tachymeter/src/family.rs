@@ -291,6 +291,18 @@ impl<H> Family<H> {
         }
     }
 
+    /// Resets (see [`Counter::reset`]) every series whose label values `pick` accepts.
+    pub fn reset_where(&self, mut pick: impl FnMut(&[&str]) -> bool) {
+        let mut values: Vec<&str> = Vec::new();
+        for (_, series) in self.inner.table.iter() {
+            values.clear();
+            values.extend(series.values.iter().map(|v| &**v));
+            if pick(&values) {
+                (self.inner.ops.reset)(&series.handle);
+            }
+        }
+    }
+
     /// Removes (see [`remove`](Self::remove)) every series whose label values `keep` rejects.
     pub fn retain(&self, mut keep: impl FnMut(&[&str]) -> bool) {
         let mut values: Vec<&str> = Vec::new();
