@@ -8,9 +8,9 @@
 //!
 //! This crate holds the inference monitor ([`InferenceMetrics`], the seeds'
 //! `PerformanceMetrics`), the endpoint tracker ([`EndpointTracker`], the seeds'
-//! `get_api_tracker()`), cache statistics ([`CacheMonitor`]) and the serialization monitor's
-//! core ([`SerializationMonitor`]: `record_operation`, metrics, summary, reset, recent) so
-//! far; the other monitors of the seeds are not implemented yet.
+//! `get_api_tracker()`), cache statistics ([`CacheMonitor`]), a profiler ([`Profiler`]) and
+//! the serialization monitor's core ([`SerializationMonitor`]: `record_operation`, metrics,
+//! summary, reset, recent) so far; the other monitors of the seeds are not implemented yet.
 //!
 //! ```
 //! use std::time::Duration;
@@ -40,6 +40,7 @@ mod cache;
 mod elapsed;
 mod endpoint;
 mod inference;
+mod profiler;
 mod serialization;
 
 pub use cache::{CacheMonitor, CacheStats};
@@ -51,6 +52,7 @@ pub use inference::{
     global_inference_metrics, ComprehensiveStatistics, InferenceMetrics, InferenceMetricsBuilder,
     InferenceStatistics,
 };
+pub use profiler::{get_profiler, Bottleneck, ProfileGuard, ProfileStats, Profiler};
 pub use serialization::{
     global_monitor, Operation, OperationMetrics, OperationRecord, SerializationMonitor,
     SerializationMonitorBuilder, SerializerMetrics, Summary,
