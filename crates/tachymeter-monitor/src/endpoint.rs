@@ -284,15 +284,9 @@ impl EndpointTracker {
 
     /// The `endpoint` label of `m` if it is one of this instance's series.
     fn endpoint_of<'s>(&self, m: &'s MetricSnapshot) -> Option<&'s str> {
-        let label = |k: &str| {
-            m.desc
-                .labels
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.as_str())
-        };
-        (label("instance") == Some(self.instance.as_str()))
-            .then(|| label("endpoint"))
+        let d = &m.desc;
+        (d.label("instance") == Some(self.instance.as_str()))
+            .then(|| d.label("endpoint"))
             .flatten()
     }
 }

@@ -339,7 +339,7 @@ impl InferenceMetrics {
         let inference = histogram(snap, "inference_time", id);
         let total = histogram(snap, "inference_total_time", id);
         let requests = inference.map_or(0, |h| h.cumulative.count());
-        let errors: u128 = errors_of(snap, id).iter().map(|e| e.1).sum();
+        let errors = errors_of(snap, id);
         let (hits, misses) = (
             counter(snap, "inference_cache_hits_total", id),
             counter(snap, "inference_cache_misses_total", id),
@@ -410,7 +410,7 @@ impl InferenceMetrics {
             let cv = if mean > 0.0 { var.sqrt() / mean } else { 0.0 };
             1.0 / (1.0 + cv)
         });
-        let total_errors: u128 = errors_of(&snap, id).iter().map(|e| e.1).sum();
+        let total_errors = errors_of(&snap, id);
         ComprehensiveStatistics {
             total_runtime: snap.uptime().as_secs_f64(),
             average_throughput: inference.map_or(0.0, |h| h.avg_throughput),
@@ -467,30 +467,18 @@ fn counter(snap: &Snapshot, name: &str, instance: &str) -> u128 {
     }
 }
 
-/// `(label values, total)` of every error series of `instance`.
-fn errors_of(snap: &Snapshot, instance: &str) -> Vec<(Vec<String>, u128)> {
+/// Errors of every kind recorded by `instance`.
+fn errors_of(snap: &Snapshot, instance: &str) -> u128 {
     snap.metrics()
         .iter()
         .filter(|m| {
-            m.desc.name == "inference_errors_total"
-                && m.desc
-                    .labels
-                    .iter()
-                    .any(|(k, v)| k == "instance" && v == instance)
+            m.desc.name == "inference_errors_total" && m.desc.label("instance") == Some(instance)
         })
-        .filter_map(|m| match &m.value {
-            MetricValue::Counter(c) => {
-                let kind = m
-                    .desc
-                    .labels
-                    .iter()
-                    .find(|(k, _)| k == "kind")
-                    .map_or_else(String::new, |(_, v)| v.clone());
-                Some((vec![instance.to_string(), kind], c.total))
-            }
-            _ => None,
+        .map(|m| match &m.value {
+            MetricValue::Counter(c) => c.total,
+            _ => 0,
         })
-        .collect()
+        .sum()
 }
 
 /// The process-wide inference monitor (window 1,000, instance `global`), made on first use on

@@ -281,15 +281,9 @@ impl Profiler {
     }
 
     fn operation_of<'s>(&self, m: &'s MetricSnapshot) -> Option<&'s str> {
-        let label = |k: &str| {
-            m.desc
-                .labels
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.as_str())
-        };
-        (label("instance") == Some(self.instance.as_str()))
-            .then(|| label("operation"))
+        let d = &m.desc;
+        (d.label("instance") == Some(self.instance.as_str()))
+            .then(|| d.label("operation"))
             .flatten()
     }
 }

@@ -328,7 +328,7 @@ impl SerializationMonitor {
                     a.bytes = u64::try_from(c.total).unwrap_or(u64::MAX);
                 }
                 (MetricValue::Counter(c), "serialization_errors_total") => {
-                    let kind = label(m, "error_type").unwrap_or("unknown").to_string();
+                    let kind = m.desc.label("error_type").unwrap_or("unknown").to_string();
                     *a.errors.entry(kind).or_default() +=
                         u64::try_from(c.total).unwrap_or(u64::MAX);
                 }
@@ -378,24 +378,16 @@ impl SerializationMonitor {
 
     /// `(serializer, operation)` of one of this instance's per-operation series.
     fn key_of<'s>(&self, m: &'s MetricSnapshot) -> Option<(&'s str, Operation)> {
-        if label(m, "instance") != Some(self.instance.as_str()) {
+        if m.desc.label("instance") != Some(self.instance.as_str()) {
             return None;
         }
-        let op = match label(m, "operation")? {
+        let op = match m.desc.label("operation")? {
             "serialize" => Operation::Serialize,
             "deserialize" => Operation::Deserialize,
             _ => return None,
         };
-        Some((label(m, "serializer")?, op))
+        Some((m.desc.label("serializer")?, op))
     }
-}
-
-fn label<'s>(m: &'s MetricSnapshot, key: &str) -> Option<&'s str> {
-    m.desc
-        .labels
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
 }
 
 /// The process-wide serialization monitor (instance `global`), made on first use (the seeds'

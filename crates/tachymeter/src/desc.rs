@@ -330,6 +330,21 @@ impl HistogramConfig {
 }
 
 impl MetricDesc {
+    /// The value of label `name`, if the metric has it.
+    ///
+    /// ```
+    /// let engine = tachymeter::Engine::builder().background(false).build().unwrap();
+    /// let c = engine.counter(tachymeter::Opts::new("hits_total").label("route", "/a")).unwrap();
+    /// assert_eq!(c.desc().label("route"), Some("/a"));
+    /// assert_eq!(c.desc().label("method"), None);
+    /// ```
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The unit as a [`Unit`].
     pub fn unit_kind(&self) -> Unit {
         Unit::from(self.unit.as_str())
