@@ -102,7 +102,7 @@ fn demo_runs_and_writes_a_consistent_json_snapshot() {
         .total;
     assert_eq!(
         hits + misses,
-        batch.cumulative.sum,
+        batch.cumulative.sum_steps,
         "one cache lookup per row"
     );
     assert!(hits > 0 && misses > 0);

@@ -774,11 +774,15 @@ fn check_json(snapshot: &Snapshot) -> Result<(), String> {
             (MetricValue::Gauge(g), d) => close(d.gauge, Some(g.value).filter(|v| v.is_finite())),
             (MetricValue::Histogram(h), d) => d.histogram.as_ref().is_some_and(|d| {
                 d.cumulative.count == h.cumulative.count()
-                    && d.cumulative.sum == h.cumulative.sum()
+                    && d.cumulative.sum_steps == h.cumulative.sum()
+                    && d.steps_per_unit == h.steps_per_unit
+                    && close(
+                        d.cumulative.p99.map(|v| v * h.steps_per_unit),
+                        h.cumulative.p99(),
+                    )
                     && d.window.count == h.window.count()
                     && d.buckets == h.cumulative.buckets().collect::<Vec<_>>()
-                    && close(d.cumulative.p99, h.cumulative.p99())
-                    && close(d.window.p50, h.window.p50())
+                    && close(d.window.p50.map(|v| v * h.steps_per_unit), h.window.p50())
                     && close(d.throughput, Some(h.throughput))
             }),
             (MetricValue::Events(e), d) => d.events.as_ref().is_some_and(|d| d.total == e.total),
@@ -832,9 +836,10 @@ fn check_csv(snapshot: &Snapshot) -> Result<(), String> {
                     "window" => &h.window,
                     _ => &h.interval,
                 };
+                let in_unit = |v: Option<f64>| v.map(|v| v / h.steps_per_unit);
                 row.count == Some(data.count().into())
-                    && row.sum == Some(data.sum())
-                    && close(row.p99, data.p99())
+                    && close(row.sum, in_unit(Some(data.sum() as f64)))
+                    && close(row.p99, in_unit(data.p99()))
             }
             _ => false,
         };

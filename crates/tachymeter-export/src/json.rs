@@ -36,7 +36,7 @@ pub struct SnapshotDoc {
 pub struct MetricDoc {
     /// Name as registered.
     pub name: String,
-    /// `counter`, `gauge`, `histogram` or `events`.
+    /// `counter`, `gauge`, `histogram`, `events` or `records`.
     pub kind: KindDoc,
     /// Help text.
     pub help: String,
@@ -130,9 +130,9 @@ pub struct EventsDoc {
 pub struct HistogramDoc {
     /// Native schema.
     pub schema: i8,
-    /// Steps of the statistics below per unit of the metric (`1e9` for a `seconds`
-    /// histogram, which stores nanoseconds; 1 for bytes and unit-less histograms): divide a
-    /// statistic that is not a count (sum, min, max, mean, stddev, quantiles) by it.
+    /// Stored steps per unit of the metric (`1e9` for a `seconds` histogram, which stores
+    /// nanoseconds; 1 for bytes and unit-less histograms). The statistics below are already in
+    /// the unit; the native `buckets` and each `sum_steps` are in steps.
     #[serde(default = "one")]
     pub steps_per_unit: f64,
     /// Since start.
@@ -164,17 +164,20 @@ pub struct HistogramDoc {
     pub buckets: Vec<(i32, u64)>,
 }
 
-/// Summary statistics of one histogram horizon.
+/// Summary statistics of one histogram horizon, in the metric's unit (seconds for a `seconds`
+/// histogram): every field but `count` and `sum_steps`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HistogramStats {
     /// Number of samples.
     pub count: u64,
-    /// Sum of samples (exact).
-    pub sum: u128,
+    /// Sum of samples.
+    pub sum: f64,
+    /// Sum of samples in stored steps, exact (`sum` is `sum_steps / steps_per_unit`).
+    pub sum_steps: u128,
     /// Smallest sample.
-    pub min: Option<u64>,
+    pub min: Option<f64>,
     /// Largest sample.
-    pub max: Option<u64>,
+    pub max: Option<f64>,
     /// Mean.
     pub mean: Option<f64>,
     /// Standard deviation.
@@ -192,20 +195,23 @@ pub struct HistogramStats {
 }
 
 impl HistogramStats {
-    /// Statistics of `data`.
-    pub fn of(data: &HistogramData) -> Self {
+    /// Statistics of `data`, whose values are stored in `steps_per_unit` steps per unit
+    /// ([`HistogramSnapshot::steps_per_unit`](tachymeter::HistogramSnapshot)), given in the unit.
+    pub fn of(data: &HistogramData, steps_per_unit: f64) -> Self {
+        let unit = |v: Option<f64>| finite(v.map(|v| v / steps_per_unit));
         HistogramStats {
             count: data.count(),
-            sum: data.sum(),
-            min: data.min(),
-            max: data.max(),
-            mean: finite(data.mean()),
-            stddev: finite(data.stddev()),
-            p50: finite(data.p50()),
-            p90: finite(data.p90()),
-            p95: finite(data.p95()),
-            p99: finite(data.p99()),
-            p999: finite(data.p999()),
+            sum: data.sum() as f64 / steps_per_unit,
+            sum_steps: data.sum(),
+            min: unit(data.min().map(|v| v as f64)),
+            max: unit(data.max().map(|v| v as f64)),
+            mean: unit(data.mean()),
+            stddev: unit(data.stddev()),
+            p50: unit(data.p50()),
+            p90: unit(data.p90()),
+            p95: unit(data.p95()),
+            p99: unit(data.p99()),
+            p999: unit(data.p999()),
         }
     }
 }
@@ -274,9 +280,9 @@ impl MetricDoc {
                 doc.histogram = Some(Box::new(HistogramDoc {
                     schema: h.cumulative.schema(),
                     steps_per_unit: h.steps_per_unit,
-                    cumulative: HistogramStats::of(&h.cumulative),
-                    window: HistogramStats::of(&h.window),
-                    interval: HistogramStats::of(&h.interval),
+                    cumulative: HistogramStats::of(&h.cumulative, h.steps_per_unit),
+                    window: HistogramStats::of(&h.window, h.steps_per_unit),
+                    interval: HistogramStats::of(&h.interval, h.steps_per_unit),
                     window_seconds: h.window_duration.as_secs_f64(),
                     throughput: finite(Some(h.throughput)),
                     peak_throughput: finite(Some(h.peak_throughput)),

@@ -5,7 +5,9 @@
 //! p50,p90,p95,p99,p999`. `labels` is a JSON object (so any label value survives the trip);
 //! empty cells mean "not applicable". For counters `value` is the total, `rate` the last
 //! interval's rate, `throughput` the window rate and `peak` the peak interval rate; for
-//! histograms `throughput` and `peak` are samples per second over the window.
+//! histograms `throughput` and `peak` are samples per second over the window, and `sum`, `min`,
+//! `max`, `mean` and the quantiles are in the metric's `unit` (seconds for a `seconds`
+//! histogram, whatever resolution it stores).
 
 use std::io;
 
@@ -20,7 +22,7 @@ pub struct CsvRow {
     pub name: String,
     /// Labels as a JSON object.
     pub labels: String,
-    /// `counter`, `gauge`, `histogram` or `events`.
+    /// `counter`, `gauge`, `histogram`, `events` or `records`.
     pub kind: String,
     /// Unit.
     pub unit: String,
@@ -31,8 +33,8 @@ pub struct CsvRow {
     pub scope: String,
     /// Counter total, samples (histograms) or events.
     pub count: Option<u128>,
-    /// Sum of samples (histograms).
-    pub sum: Option<u128>,
+    /// Sum of samples (histograms), in the unit.
+    pub sum: Option<f64>,
     /// Counter total or gauge value.
     pub value: Option<f64>,
     /// Counter rate over the last interval.
@@ -41,11 +43,11 @@ pub struct CsvRow {
     pub throughput: Option<f64>,
     /// Peak interval rate within the window.
     pub peak: Option<f64>,
-    /// Smallest sample.
-    pub min: Option<u64>,
-    /// Largest sample.
-    pub max: Option<u64>,
-    /// Mean.
+    /// Smallest sample, in the unit.
+    pub min: Option<f64>,
+    /// Largest sample, in the unit.
+    pub max: Option<f64>,
+    /// Mean, in the unit (so are the quantiles below).
     pub mean: Option<f64>,
     /// Median.
     pub p50: Option<f64>,
@@ -116,6 +118,7 @@ pub fn csv_rows(snapshot: &Snapshot) -> Vec<CsvRow> {
                 ] {
                     let mut row = histogram_row(
                         data,
+                        h.steps_per_unit,
                         CsvRow {
                             kind: "histogram".to_owned(),
                             scope: scope.to_owned(),
@@ -136,13 +139,14 @@ pub fn csv_rows(snapshot: &Snapshot) -> Vec<CsvRow> {
     rows
 }
 
-fn histogram_row(data: &HistogramData, base: CsvRow) -> CsvRow {
-    let f = |v: Option<f64>| v.filter(|v| v.is_finite());
+/// A histogram row with every statistic but the count converted from stored steps to the unit.
+fn histogram_row(data: &HistogramData, steps_per_unit: f64, base: CsvRow) -> CsvRow {
+    let f = |v: Option<f64>| v.map(|v| v / steps_per_unit).filter(|v| v.is_finite());
     CsvRow {
         count: Some(data.count().into()),
-        sum: Some(data.sum()),
-        min: data.min(),
-        max: data.max(),
+        sum: f(Some(data.sum() as f64)),
+        min: f(data.min().map(|v| v as f64)),
+        max: f(data.max().map(|v| v as f64)),
         mean: f(data.mean()),
         p50: f(data.p50()),
         p90: f(data.p90()),

@@ -14,7 +14,10 @@ use tachymeter::{Engine, HistogramConfig, Opts};
 
 use crate::fuzz::{check_formats, parse_text};
 use crate::proto::{expand_spans, spans_and_deltas};
-use crate::{encode_openmetrics, encode_text, ClassicBuckets, ExportConfig};
+use crate::{
+    encode_csv, encode_json, encode_openmetrics, encode_text, ClassicBuckets, CsvRow, ExportConfig,
+    SnapshotDoc,
+};
 
 fn engine() -> Engine {
     Engine::builder()
@@ -356,4 +359,70 @@ fn time_units_are_exported_in_seconds() {
     );
     // Bytes stay integers.
     assert!(text.contains("size_bytes_sum 1000\n"), "{text}");
+}
+
+#[test]
+fn json_and_csv_give_histogram_statistics_in_the_unit() {
+    let engine = engine();
+    let ms = engine
+        .histogram(Opts::new("step").unit("milliseconds"))
+        .unwrap();
+    let secs = engine.histogram(Opts::new("wait").unit("seconds")).unwrap();
+    let bytes = engine.histogram(Opts::new("size").unit("bytes")).unwrap();
+    // Oracle values: 1.5 ms and 0.5 ms; 12 ms and 40 ms in seconds; 1000 and 3000 bytes.
+    ms.record_f64(1.5);
+    ms.record_f64(0.5);
+    secs.record_duration(std::time::Duration::from_millis(12));
+    secs.record_f64(0.040);
+    bytes.record(1000);
+    bytes.record(3000);
+    let snap = engine.flush();
+    let doc: SnapshotDoc = serde_json::from_slice(&encode_json(&snap)).unwrap();
+    let hist = |name: &str| {
+        doc.metrics
+            .iter()
+            .find(|m| m.name == name)
+            .and_then(|m| m.histogram.clone())
+            .unwrap()
+    };
+    // (name, stored steps per unit, sum, min, max) in the unit.
+    let cases = [
+        ("step", 1e6, 2.0, 0.5, 1.5),
+        ("wait", 1e9, 0.052, 0.012, 0.040),
+        ("size", 1.0, 4000.0, 1000.0, 3000.0),
+    ];
+    for (name, spu, sum, min, max) in cases {
+        let h = hist(name);
+        assert_eq!(h.steps_per_unit, spu, "{name}");
+        let c = &h.cumulative;
+        assert_eq!(c.count, 2, "{name}");
+        assert!((c.sum - sum).abs() <= 1e-12 * sum, "{name}: sum {}", c.sum);
+        assert_eq!(c.sum_steps as f64, sum * spu, "{name}");
+        assert!((c.min.unwrap() - min).abs() <= 1e-12 * min, "{name}");
+        assert!((c.max.unwrap() - max).abs() <= 1e-12 * max, "{name}");
+        assert!((c.mean.unwrap() - sum / 2.0).abs() <= 1e-12 * sum, "{name}");
+        // Quantiles are within the histogram's relative error bound (schema 6: < 1.1%).
+        let p99 = c.p99.unwrap();
+        assert!(
+            (p99 - max).abs() <= 0.011 * max,
+            "{name}: p99 {p99} vs {max}"
+        );
+    }
+    let csv_bytes = encode_csv(&snap);
+    let mut reader = csv::Reader::from_reader(csv_bytes.as_slice());
+    let rows: Vec<CsvRow> = reader.deserialize().map(Result::unwrap).collect();
+    for (name, _, sum, min, max) in cases {
+        let row = rows
+            .iter()
+            .find(|r| r.name == name && r.scope == "cumulative")
+            .unwrap();
+        assert!((row.sum.unwrap() - sum).abs() <= 1e-12 * sum, "{name}");
+        assert!((row.min.unwrap() - min).abs() <= 1e-12 * min, "{name}");
+        assert!((row.max.unwrap() - max).abs() <= 1e-12 * max, "{name}");
+        let p50 = row.p50.unwrap();
+        assert!(
+            p50 >= min * 0.989 && p50 <= max * 1.011,
+            "{name}: p50 {p50}"
+        );
+    }
 }
