@@ -9,8 +9,9 @@
 //! This crate holds the inference monitor ([`InferenceMetrics`], the seeds'
 //! `PerformanceMetrics`), the endpoint tracker ([`EndpointTracker`], the seeds'
 //! `get_api_tracker()`), cache statistics ([`CacheMonitor`]), a profiler ([`Profiler`]) and
-//! the serialization monitor's core ([`SerializationMonitor`]: `record_operation`, metrics,
-//! summary, reset, recent) so far; the other monitors of the seeds are not implemented yet.
+//! the serialization monitor ([`SerializationMonitor`]: `record_operation`, metrics, summary,
+//! reset, recent, thresholds and alert handlers, suggestions; [`Monitored`] serde formats and
+//! [`BatchSerializer`]) so far; the other monitors of the seeds are not implemented yet.
 //!
 //! ```
 //! use std::time::Duration;
@@ -39,6 +40,7 @@
 mod cache;
 mod elapsed;
 mod endpoint;
+mod format;
 mod inference;
 mod profiler;
 mod serialization;
@@ -48,14 +50,16 @@ pub use elapsed::Elapsed;
 pub use endpoint::{
     get_api_tracker, ApiReport, EndpointStats, EndpointTracker, EndpointTrackerBuilder, TrackGuard,
 };
+pub use format::{BatchMetrics, BatchSerializer, Format, Json, Monitored};
 pub use inference::{
     global_inference_metrics, ComprehensiveStatistics, InferenceMetrics, InferenceMetricsBuilder,
     InferenceStatistics,
 };
 pub use profiler::{get_profiler, Bottleneck, ProfileGuard, ProfileStats, Profiler};
 pub use serialization::{
-    global_monitor, Operation, OperationMetrics, OperationRecord, SerializationMonitor,
-    SerializationMonitorBuilder, SerializerMetrics, Summary,
+    global_monitor, Operation, OperationMetrics, OperationRecord, Priority, SerializationAlert,
+    SerializationMonitor, SerializationMonitorBuilder, SerializerMetrics, Suggestion, Summary,
+    ThresholdMetric, MIN_OPERATIONS_FOR_SUGGESTIONS,
 };
 
 use std::sync::Arc;

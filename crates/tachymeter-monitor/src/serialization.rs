@@ -11,11 +11,32 @@
 //! | `serialization_operations` | record log: duration ns, size, operation and success | |
 //!
 //! Serializer ids and error types are label values: keep their sets bounded.
+//!
+//! # Thresholds and alerts
+//!
+//! [`SerializationMonitor::set_threshold`] sets a limit on one statistic of every
+//! (serializer, operation) pair; [`SerializationMonitor::check_thresholds`] evaluates them on
+//! the latest snapshot, on the caller's thread (never on a recording thread), returns every
+//! violation and calls the alert handlers once per violation *onset*: a pair that stays above
+//! its limit does not alert again until it has been back within it at one check. Run it from a
+//! reporting thread at the interval you want alerts checked.
+//!
+//! # Suggestions
+//!
+//! [`SerializationMonitor::suggestions`] applies these documented rules to one serializer's
+//! statistics (each needs at least [`MIN_OPERATIONS_FOR_SUGGESTIONS`] operations):
+//!
+//! | rule | priority | suggestion |
+//! |---|---|---|
+//! | error rate above 5% | high | check the inputs (the most frequent error type is named) |
+//! | a text format (see [`SerializationMonitor::mark_text_format`]) with a mean payload above 1 MiB | medium | use a binary format |
+//! | p99 above 10× the median | medium | look for outsized payloads; stream or split them |
+//! | under 50 MB/s with a mean payload of 64 KiB or more | low | reuse buffers or batch ([`BatchSerializer`](crate::BatchSerializer)) |
 
 use crate::{Elapsed, EngineRef};
 use serde::Serialize;
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tachymeter::{
     CounterFamily, Engine, HistogramFamily, MetricSnapshot, MetricValue, Opts, RecordsFamily,
@@ -116,6 +137,117 @@ pub struct OperationRecord {
     pub success: bool,
 }
 
+/// A statistic of one (serializer, operation) pair that a threshold can limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdMetric {
+    /// Mean duration above the threshold, seconds.
+    AvgTime,
+    /// 95th percentile duration above the threshold, seconds.
+    P95Time,
+    /// 99th percentile duration above the threshold, seconds.
+    P99Time,
+    /// Share of failed operations above the threshold (0–1).
+    ErrorRate,
+    /// Bytes per second of operation time *below* the threshold.
+    MinBytesPerSecond,
+}
+
+impl ThresholdMetric {
+    /// The pair's value of this statistic, `None` when it has none (no samples).
+    fn value(self, m: &OperationMetrics) -> Option<f64> {
+        match self {
+            ThresholdMetric::AvgTime => m.avg_time,
+            ThresholdMetric::P95Time => m.p95_time,
+            ThresholdMetric::P99Time => m.p99_time,
+            ThresholdMetric::ErrorRate => {
+                (m.count > 0).then(|| m.errors.values().sum::<u64>() as f64 / m.count as f64)
+            }
+            ThresholdMetric::MinBytesPerSecond => (m.total_bytes > 0).then_some(m.bytes_per_second),
+        }
+    }
+
+    /// Whether `value` violates `threshold`.
+    fn violated(self, value: f64, threshold: f64) -> bool {
+        match self {
+            ThresholdMetric::MinBytesPerSecond => value < threshold,
+            _ => value > threshold,
+        }
+    }
+}
+
+/// A threshold violation found by [`SerializationMonitor::check_thresholds`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct SerializationAlert {
+    /// The serializer.
+    pub serializer_id: String,
+    /// The operation.
+    pub operation: Operation,
+    /// The statistic.
+    pub metric: ThresholdMetric,
+    /// Its value.
+    pub value: f64,
+    /// The threshold it violates.
+    pub threshold: f64,
+}
+
+/// How urgent a [`Suggestion`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// Worth a look.
+    Low,
+    /// Costs noticeable time.
+    Medium,
+    /// Fix first.
+    High,
+}
+
+/// An optimisation suggestion (the seeds' `_suggest_optimizations`), from the rules in the
+/// module docs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Suggestion {
+    /// The rule: `error_rate`, `binary_format`, `latency_spikes` or `low_throughput`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// How urgent.
+    pub priority: Priority,
+    /// What was found, with the figures.
+    pub message: String,
+    /// What to do.
+    pub suggestion: String,
+}
+
+/// Operations a serializer needs before [`SerializationMonitor::suggestions`] judges it.
+pub const MIN_OPERATIONS_FOR_SUGGESTIONS: u64 = 20;
+
+/// An alert handler.
+type Handler = Arc<dyn Fn(&SerializationAlert) + Send + Sync>;
+
+/// Thresholds, handlers and the violations seen at the last check (read side only).
+#[derive(Default)]
+struct Alerting {
+    thresholds: BTreeMap<ThresholdMetric, f64>,
+    handlers: Vec<Handler>,
+    active: BTreeSet<(String, Operation, ThresholdMetric)>,
+    text_formats: BTreeSet<String>,
+    handler_panics: u64,
+}
+
+impl std::fmt::Debug for Alerting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Alerting")
+            .field("thresholds", &self.thresholds)
+            .field("handlers", &self.handlers.len())
+            .field("active", &self.active)
+            .field("text_formats", &self.text_formats)
+            .field("handler_panics", &self.handler_panics)
+            .finish()
+    }
+}
+
 /// Serialization statistics per serializer and operation, recorded from any thread.
 ///
 /// ```
@@ -140,6 +272,8 @@ pub struct SerializationMonitor {
     bytes: CounterFamily,
     errors: CounterFamily,
     log: RecordsFamily,
+    /// Read side only: recording never takes this lock.
+    alerting: Mutex<Alerting>,
 }
 
 /// Configures a [`SerializationMonitor`].
@@ -196,6 +330,7 @@ impl SerializationMonitorBuilder {
             )?,
             engine: self.engine,
             instance,
+            alerting: Mutex::default(),
         })
     }
 }
@@ -306,6 +441,180 @@ impl SerializationMonitor {
                 .collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// Sets the threshold of `metric` for every (serializer, operation) pair (the seeds'
+    /// `set_performance_threshold`); a NaN threshold removes it.
+    pub fn set_threshold(&self, metric: ThresholdMetric, threshold: f64) {
+        let mut a = self.alerting();
+        if threshold.is_nan() {
+            a.thresholds.remove(&metric);
+            a.active.retain(|(_, _, m)| *m != metric);
+        } else {
+            a.thresholds.insert(metric, threshold);
+        }
+    }
+
+    /// Adds a handler called by [`check_thresholds`](Self::check_thresholds) for each new
+    /// violation (the seeds' `add_alert_handler`). Handlers run on the checking thread,
+    /// without the monitor's lock held.
+    pub fn add_alert_handler(&self, handler: impl Fn(&SerializationAlert) + Send + Sync + 'static) {
+        self.alerting().handlers.push(Arc::new(handler));
+    }
+
+    /// Evaluates the thresholds on the latest snapshot: returns every current violation and
+    /// calls the handlers for those that were not violated at the previous check.
+    pub fn check_thresholds(&self) -> Vec<SerializationAlert> {
+        let snap = self.engine.snapshot();
+        let all = self.collect(&snap);
+        let thresholds = self.alerting().thresholds.clone();
+        let mut alerts = Vec::new();
+        for (serializer, m) in &all {
+            for (op, om) in &m.operations {
+                for (&metric, &threshold) in &thresholds {
+                    let Some(value) = metric.value(om) else {
+                        continue;
+                    };
+                    if metric.violated(value, threshold) {
+                        alerts.push(SerializationAlert {
+                            serializer_id: serializer.clone(),
+                            operation: *op,
+                            metric,
+                            value,
+                            threshold,
+                        });
+                    }
+                }
+            }
+        }
+        let (new, handlers) = {
+            let mut a = self.alerting();
+            let now: BTreeSet<_> = alerts
+                .iter()
+                .map(|x| (x.serializer_id.clone(), x.operation, x.metric))
+                .collect();
+            let new: Vec<&SerializationAlert> = alerts
+                .iter()
+                .filter(|x| {
+                    !a.active
+                        .contains(&(x.serializer_id.clone(), x.operation, x.metric))
+                })
+                .collect();
+            a.active = now;
+            (new, a.handlers.clone())
+        };
+        for alert in new {
+            for h in &handlers {
+                // A panicking handler must not stop the others or the caller's check.
+                let call = std::panic::AssertUnwindSafe(|| h(alert));
+                if std::panic::catch_unwind(call).is_err() {
+                    self.alerting().handler_panics += 1;
+                }
+            }
+        }
+        alerts
+    }
+
+    /// Alert handler calls that panicked (each was caught; the other handlers still ran).
+    pub fn alert_handler_panics(&self) -> u64 {
+        self.alerting().handler_panics
+    }
+
+    /// Declares `serializer_id` a text format (JSON, YAML, XML…), for the binary-format rule
+    /// of [`suggestions`](Self::suggestions). [`Monitored`](crate::Monitored) does it for
+    /// formats that say they are text.
+    pub fn mark_text_format(&self, serializer_id: &str) {
+        self.alerting()
+            .text_formats
+            .insert(serializer_id.to_string());
+    }
+
+    /// Optimisation suggestions for `serializer_id` from the rules in the module docs, most
+    /// urgent first; none before [`MIN_OPERATIONS_FOR_SUGGESTIONS`] operations.
+    pub fn suggestions(&self, serializer_id: &str) -> Vec<Suggestion> {
+        let m = self.metrics(serializer_id);
+        let text = self.alerting().text_formats.contains(serializer_id);
+        let mut out = Vec::new();
+        let (mut count, mut failed, mut bytes, mut busy) = (0u64, 0u64, 0u64, 0f64);
+        let mut errors: BTreeMap<&str, u64> = BTreeMap::new();
+        for (op, om) in &m.operations {
+            count += om.count;
+            // Exact: every failure is counted under its error type.
+            failed += om.errors.values().sum::<u64>();
+            bytes += om.total_bytes;
+            busy += om.avg_time.unwrap_or(0.0) * om.count as f64;
+            for (e, n) in &om.errors {
+                *errors.entry(e).or_default() += n;
+            }
+            if om.count >= MIN_OPERATIONS_FOR_SUGGESTIONS {
+                if let (Some(p50), Some(p99)) = (om.p50_time, om.p99_time) {
+                    if p99 > 10.0 * p50 {
+                        out.push(Suggestion {
+                            kind: "latency_spikes",
+                            priority: Priority::Medium,
+                            message: format!(
+                                "{} p99 {:.3} ms is {:.0}x its median {:.3} ms",
+                                op.name(),
+                                p99 * 1e3,
+                                p99 / p50,
+                                p50 * 1e3
+                            ),
+                            suggestion: "look for outsized payloads; stream or split them".into(),
+                        });
+                    }
+                }
+            }
+        }
+        if count < MIN_OPERATIONS_FOR_SUGGESTIONS {
+            return Vec::new();
+        }
+        let error_rate = failed as f64 / count as f64;
+        if error_rate > 0.05 {
+            let top = errors
+                .iter()
+                .max_by_key(|(_, n)| **n)
+                .map_or("unknown", |(e, _)| e);
+            out.push(Suggestion {
+                kind: "error_rate",
+                priority: Priority::High,
+                message: format!(
+                    "{:.1}% of {count} operations failed, most often `{top}`",
+                    error_rate * 100.0
+                ),
+                suggestion: "check the inputs and the schema for the failing payloads".into(),
+            });
+        }
+        let mean_size = bytes as f64 / count as f64;
+        if text && mean_size > 1024.0 * 1024.0 {
+            out.push(Suggestion {
+                kind: "binary_format",
+                priority: Priority::Medium,
+                message: format!(
+                    "mean payload {:.1} MiB in a text format",
+                    mean_size / (1024.0 * 1024.0)
+                ),
+                suggestion: "use a binary format (MessagePack, bincode, postcard)".into(),
+            });
+        }
+        if busy > 0.0 && mean_size >= 64.0 * 1024.0 && (bytes as f64 / busy) < 50e6 {
+            out.push(Suggestion {
+                kind: "low_throughput",
+                priority: Priority::Low,
+                message: format!(
+                    "{:.1} MB/s on {:.0} KiB payloads",
+                    bytes as f64 / busy / 1e6,
+                    mean_size / 1024.0
+                ),
+                suggestion: "reuse output buffers or batch small items (BatchSerializer)".into(),
+            });
+        }
+        out.sort_by_key(|s| std::cmp::Reverse(s.priority));
+        out
+    }
+
+    /// The alerting state (a poisoned lock is still usable: the state is plain data).
+    fn alerting(&self) -> std::sync::MutexGuard<'_, Alerting> {
+        self.alerting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Every serializer's statistics in `snap`.

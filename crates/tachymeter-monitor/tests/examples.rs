@@ -15,3 +15,11 @@ mod endpoints;
 fn endpoints_example_runs() {
     endpoints::main();
 }
+
+#[path = "../examples/serialization.rs"]
+mod serialization;
+
+#[test]
+fn serialization_example_runs() {
+    serialization::main();
+}
