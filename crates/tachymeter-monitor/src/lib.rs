@@ -58,8 +58,8 @@ pub use inference::{
 pub use profiler::{get_profiler, Bottleneck, ProfileGuard, ProfileStats, Profiler};
 pub use serialization::{
     global_monitor, Operation, OperationMetrics, OperationRecord, Priority, SerializationAlert,
-    SerializationMonitor, SerializationMonitorBuilder, SerializerMetrics, Suggestion, Summary,
-    ThresholdMetric, MIN_OPERATIONS_FOR_SUGGESTIONS,
+    SerializationMonitor, SerializationMonitorBuilder, SerializerMetrics, SerializerRecorder,
+    Suggestion, Summary, ThresholdMetric, MIN_OPERATIONS_FOR_SUGGESTIONS,
 };
 
 use std::sync::Arc;

@@ -1,0 +1,124 @@
+//! The monitors' recording paths allocate nothing after warm-up (each thread's first record
+//! into a series allocates its shard; a new label value registers its series once). A
+//! counting global allocator counts this thread's allocations while it records.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::Arc;
+use std::time::Duration;
+use tachymeter::Engine;
+use tachymeter_monitor::{
+    CacheMonitor, EndpointTracker, InferenceMetrics, Operation, Profiler, SerializationMonitor,
+};
+
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn note() {
+    // try_with: allocations during thread teardown must not panic the allocator.
+    if COUNTING.try_with(|c| c.get()).unwrap_or(false) {
+        let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
+    }
+}
+
+// SAFETY: every method forwards to `System` unchanged; counting has no effect on memory.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        note();
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        note();
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc_zeroed(l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        note();
+        // SAFETY: same contract as our caller's.
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by this thread while `f` runs.
+fn allocations(f: impl FnOnce()) -> u64 {
+    ALLOCS.with(|a| a.set(0));
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    ALLOCS.with(|a| a.get())
+}
+
+#[test]
+fn monitor_recording_paths_allocate_nothing_after_warm_up() {
+    let engine = Arc::new(Engine::builder().background(false).build().unwrap());
+    let inference = InferenceMetrics::builder()
+        .engine(engine.clone())
+        .build()
+        .unwrap();
+    let ser = SerializationMonitor::builder()
+        .engine(engine.clone())
+        .build()
+        .unwrap();
+    let json = ser.serializer("json");
+    let api = EndpointTracker::builder()
+        .engine(engine.clone())
+        .build()
+        .unwrap();
+    let cache = CacheMonitor::on(engine.clone(), "models").unwrap();
+    let profiler = Profiler::on(engine.clone()).unwrap();
+    let record_all = |i: u64| {
+        inference.update_inference(0.004, 8, Duration::from_micros(300), 0.0);
+        inference.record_cache_hit();
+        inference.record_error_kind("timeout");
+        ser.record_operation("json", Operation::Serialize, 0.0002, 100 + i, true, None);
+        ser.record_operation(
+            "json",
+            Operation::Deserialize,
+            0.0002,
+            100,
+            false,
+            Some("eof"),
+        );
+        json.record(
+            Operation::Serialize,
+            Duration::from_nanos(900),
+            64,
+            true,
+            None,
+        );
+        json.record(Operation::Deserialize, 0.0001, 64, false, Some("eof"));
+        api.track("/api/items", "GET").status(200);
+        api.track("/api/items", "POST").status(503);
+        cache.record_hit();
+        cache.record_miss();
+        cache.record_evictions(1);
+        profiler.profile("decode", || std::hint::black_box(i));
+    };
+    // The counter counts (so a 0 below means something).
+    assert_eq!(allocations(|| drop(std::hint::black_box(vec![1u8]))), 1);
+    record_all(0); // warm-up: shards and series
+    engine.flush();
+    let n = allocations(|| {
+        for i in 0..20_000 {
+            record_all(i);
+        }
+    });
+    assert_eq!(n, 0, "allocations while recording");
+    engine.flush();
+    assert_eq!(
+        ser.metrics("json").operations[&Operation::Serialize].count,
+        2 * 20_001
+    );
+}
