@@ -20,6 +20,9 @@ use tachymeter_monitor::{
     CacheMonitor, EndpointTracker, InferenceMetrics, Operation, SerializationMonitor,
 };
 
+/// A measured job: runs `iters` records after the barrier and returns its span.
+type Job = Arc<dyn Fn(u64, &Barrier) -> Span + Send + Sync>;
+
 fn monitors(c: &mut Criterion) {
     for threads in [1, 2] {
         let name = format!("monitors/{threads}t");
@@ -27,7 +30,7 @@ fn monitors(c: &mut Criterion) {
         let mut g = c.benchmark_group(&name);
         g.throughput(Throughput::Elements(threads as u64));
         let engine = Arc::new(Engine::new());
-        let mut case = |id: &str, job: Arc<dyn Fn(u64, &Barrier) -> Span + Send + Sync>| {
+        let mut case = |id: &str, job: Job| {
             g.bench_function(id, |b| {
                 b.iter_custom(|iters| {
                     let job = job.clone();
