@@ -35,8 +35,9 @@
 //! assert_eq!(stats.error_rate, 0.01);
 //! assert_eq!(stats.cache_hit_rate, 0.1);
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)] // one exception: the optional counting allocator (`alloc.rs`)
 
+mod alloc;
 mod cache;
 mod elapsed;
 mod endpoint;
@@ -45,6 +46,7 @@ mod inference;
 mod profiler;
 mod serialization;
 
+pub use alloc::{thread_allocations, CountingAllocator, ThreadAllocations};
 pub use cache::{CacheMonitor, CacheStats};
 pub use elapsed::Elapsed;
 pub use endpoint::{

@@ -4,8 +4,18 @@
 //! Recorded, per profiler instance (label `instance`) and operation (label `operation`):
 //! `profile_wall_time` (histogram, seconds), `profile_cpu_time_total` (counter, nanoseconds:
 //! the recording thread's CPU time) and `profile_units_total` (counter: units processed, for
-//! [`ProfileStats::units_per_second`]). Memory deltas (the seeds' `memory_delta_mb`) are not
-//! measured yet.
+//! [`ProfileStats::units_per_second`]), `profile_allocated_bytes_total` and
+//! `profile_freed_bytes_total` (counters, bytes: the memory the call allocated and freed on its
+//! thread).
+//!
+//! # Memory
+//!
+//! With [`CountingAllocator`](crate::CountingAllocator) installed as the global allocator,
+//! each call's allocated and freed bytes on its own thread are exact (`memory_source:
+//! "allocator"`). Without it, [`Profiler::rss_fallback`] records the change of the process's
+//! resident set over the call instead (`"rss"`: process-wide, page-granular, and it reads
+//! `/proc/self/status` twice per call, so it costs microseconds); otherwise memory is not
+//! measured (`"none"`).
 
 use crate::EngineRef;
 use serde::Serialize;
@@ -39,6 +49,16 @@ pub struct ProfileStats {
     pub units: u64,
     /// Units per second of wall time (the seeds' `get_processing_speed`).
     pub units_per_second: f64,
+    /// Bytes allocated during the calls (on their threads), or the resident-set growth.
+    pub allocated_bytes: u64,
+    /// Bytes freed during the calls, or the resident-set shrinkage.
+    pub freed_bytes: u64,
+    /// `allocated_bytes − freed_bytes`: what the calls kept.
+    pub memory_delta_bytes: i64,
+    /// The same in MiB (the seeds' `memory_delta_mb`).
+    pub memory_delta_mb: f64,
+    /// How memory was measured: `allocator`, `rss` or `none` (see the module docs).
+    pub memory_source: &'static str,
 }
 
 /// An operation slower than the fastest one (the seeds' `identify_bottlenecks`).
@@ -79,6 +99,17 @@ pub struct Profiler {
     wall: HistogramFamily,
     cpu: CounterFamily,
     units: CounterFamily,
+    allocated: CounterFamily,
+    freed: CounterFamily,
+    rss_fallback: bool,
+}
+
+/// Where a call's memory reading starts.
+#[derive(Clone, Copy)]
+enum MemStart {
+    Allocator(crate::ThreadAllocations),
+    Rss(u64),
+    None,
 }
 
 /// A running profile: records when dropped.
@@ -89,6 +120,7 @@ pub struct ProfileGuard<'a> {
     start: u64,
     cpu_start: Option<cpu_time::ThreadTime>,
     units: u64,
+    mem_start: MemStart,
 }
 
 impl ProfileGuard<'_> {
@@ -102,6 +134,21 @@ impl ProfileGuard<'_> {
 impl Drop for ProfileGuard<'_> {
     fn drop(&mut self) {
         let p = self.profiler;
+        // Memory first, so the recording below is not part of the call.
+        let (grown, shrunk) = match self.mem_start {
+            MemStart::Allocator(a) => match crate::thread_allocations() {
+                Some(b) => (
+                    b.allocated.wrapping_sub(a.allocated),
+                    b.freed.wrapping_sub(a.freed),
+                ),
+                None => (0, 0),
+            },
+            MemStart::Rss(a) => match crate::alloc::resident_bytes() {
+                Some(b) => (b.saturating_sub(a), a.saturating_sub(b)),
+                None => (0, 0),
+            },
+            MemStart::None => (0, 0),
+        };
         let clock = p.engine.clock();
         let ns = clock.delta_nanos(self.start, clock.raw());
         let values = [p.instance.as_str(), self.operation];
@@ -112,6 +159,12 @@ impl Drop for ProfileGuard<'_> {
         }
         if self.units > 0 {
             p.units.with(&values).add(self.units);
+        }
+        if grown > 0 {
+            p.allocated.with(&values).add(grown);
+        }
+        if shrunk > 0 {
+            p.freed.with(&values).add(shrunk);
         }
     }
 }
@@ -153,19 +206,62 @@ impl Profiler {
                 Opts::new("profile_units_total").help("Units processed by profiled operations."),
                 &labels,
             )?,
+            allocated: e.counter_family(
+                Opts::new("profile_allocated_bytes_total")
+                    .unit("bytes")
+                    .help("Bytes allocated by profiled operations (or resident-set growth)."),
+                &labels,
+            )?,
+            freed: e.counter_family(
+                Opts::new("profile_freed_bytes_total")
+                    .unit("bytes")
+                    .help("Bytes freed by profiled operations (or resident-set shrinkage)."),
+                &labels,
+            )?,
             engine,
             instance,
+            rss_fallback: false,
         })
+    }
+
+    /// Without [`CountingAllocator`](crate::CountingAllocator) installed, records the
+    /// process's resident-set change over each call instead (see the module docs for its
+    /// cost and precision). Off by default.
+    pub fn rss_fallback(mut self, on: bool) -> Self {
+        self.rss_fallback = on;
+        self
+    }
+
+    /// How this profiler measures memory now: `allocator`, `rss` or `none`.
+    pub fn memory_source(&self) -> &'static str {
+        if crate::thread_allocations().is_some() {
+            "allocator"
+        } else if self.rss_fallback && crate::alloc::resident_bytes().is_some() {
+            "rss"
+        } else {
+            "none"
+        }
     }
 
     /// Starts profiling one call of `operation`; recorded when the guard drops.
     pub fn start<'a>(&'a self, operation: &'a str) -> ProfileGuard<'a> {
+        let start = self.engine.clock().raw();
+        let cpu_start = cpu_time::ThreadTime::try_now().ok();
+        // Memory last, so the guard's own setup is not part of the call.
+        let mem_start = match crate::thread_allocations() {
+            Some(a) => MemStart::Allocator(a),
+            None if self.rss_fallback => {
+                crate::alloc::resident_bytes().map_or(MemStart::None, MemStart::Rss)
+            }
+            None => MemStart::None,
+        };
         ProfileGuard {
             profiler: self,
             operation,
-            start: self.engine.clock().raw(),
-            cpu_start: cpu_time::ThreadTime::try_now().ok(),
+            start,
+            cpu_start,
             units: 0,
+            mem_start,
         }
     }
 
@@ -233,6 +329,7 @@ impl Profiler {
     }
 
     fn collect(&self, snap: &Snapshot) -> Vec<ProfileStats> {
+        let source = self.memory_source();
         let mut by_op: std::collections::BTreeMap<String, ProfileStats> = Default::default();
         for m in snap.metrics() {
             let Some(op) = self.operation_of(m) else {
@@ -249,6 +346,11 @@ impl Profiler {
                 cpu_share: 0.0,
                 units: 0,
                 units_per_second: 0.0,
+                allocated_bytes: 0,
+                freed_bytes: 0,
+                memory_delta_bytes: 0,
+                memory_delta_mb: 0.0,
+                memory_source: "none",
             });
             match (&m.value, m.desc.name.as_str()) {
                 (MetricValue::Histogram(h), "profile_wall_time") => {
@@ -265,6 +367,12 @@ impl Profiler {
                 (MetricValue::Counter(c), "profile_units_total") => {
                     s.units = u64::try_from(c.total).unwrap_or(u64::MAX);
                 }
+                (MetricValue::Counter(c), "profile_allocated_bytes_total") => {
+                    s.allocated_bytes = u64::try_from(c.total).unwrap_or(u64::MAX);
+                }
+                (MetricValue::Counter(c), "profile_freed_bytes_total") => {
+                    s.freed_bytes = u64::try_from(c.total).unwrap_or(u64::MAX);
+                }
                 _ => {}
             }
         }
@@ -275,6 +383,11 @@ impl Profiler {
                     s.cpu_share = s.cpu_time / s.total_time;
                     s.units_per_second = s.units as f64 / s.total_time;
                 }
+                s.memory_delta_bytes = (i128::from(s.allocated_bytes) - i128::from(s.freed_bytes))
+                    .clamp(i64::MIN.into(), i64::MAX.into())
+                    as i64;
+                s.memory_delta_mb = s.memory_delta_bytes as f64 / (1024.0 * 1024.0);
+                s.memory_source = source;
                 s
             })
             .collect()

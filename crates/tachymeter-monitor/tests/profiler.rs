@@ -73,3 +73,28 @@ fn calls_and_cpu_time_from_several_threads() {
     assert!(s.cpu_time > 0.0 && s.total_time > 0.0);
     assert_eq!(tachymeter_monitor::get_profiler().all_stats().len(), 0);
 }
+
+#[test]
+fn without_the_counting_allocator_memory_is_not_measured_unless_rss_is_asked_for() {
+    let engine = Arc::new(Engine::builder().background(false).build().unwrap());
+    let p = Profiler::on(engine.clone()).unwrap();
+    assert_eq!(p.memory_source(), "none");
+    p.profile("grow", || vec![1u8; 1 << 20]);
+    engine.flush();
+    let s = p.stats("grow").unwrap();
+    assert_eq!(
+        (s.allocated_bytes, s.freed_bytes, s.memory_source),
+        (0, 0, "none")
+    );
+    let p = Profiler::on(engine.clone()).unwrap().rss_fallback(true);
+    if cfg!(target_os = "linux") {
+        assert_eq!(p.memory_source(), "rss");
+        // 64 MiB touched and kept: the resident set grows by about that much (other threads
+        // of this test binary may allocate or free meanwhile, so only a loose bound).
+        let kept = p.profile("grow", || vec![1u8; 64 << 20]);
+        engine.flush();
+        let s = p.stats("grow").unwrap();
+        assert!(s.allocated_bytes >= 32 << 20, "{s:?}");
+        drop(kept);
+    }
+}
