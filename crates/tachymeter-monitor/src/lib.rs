@@ -8,7 +8,8 @@
 //!
 //! This crate holds the inference monitor ([`InferenceMetrics`], the seeds'
 //! `PerformanceMetrics`), the endpoint tracker ([`EndpointTracker`], the seeds'
-//! `get_api_tracker()`), cache statistics ([`CacheMonitor`]), a profiler ([`Profiler`]) and
+//! `get_api_tracker()`), cache statistics ([`CacheMonitor`]; with the `moka` feature,
+//! `MonitoredCache`, the seeds' cache manager over moka), a profiler ([`Profiler`]) and
 //! the serialization monitor ([`SerializationMonitor`]: `record_operation`, metrics, summary,
 //! reset, recent, thresholds and alert handlers, suggestions; [`Monitored`] serde formats and
 //! [`BatchSerializer`]) so far; the other monitors of the seeds are not implemented yet.
@@ -39,6 +40,8 @@
 
 mod alloc;
 mod cache;
+#[cfg(feature = "moka")]
+mod cached;
 mod elapsed;
 mod endpoint;
 mod format;
@@ -48,6 +51,8 @@ mod serialization;
 
 pub use alloc::{thread_allocations, CountingAllocator, ThreadAllocations};
 pub use cache::{CacheMonitor, CacheStats};
+#[cfg(feature = "moka")]
+pub use cached::{MonitoredCache, MonitoredCacheBuilder};
 pub use elapsed::Elapsed;
 pub use endpoint::{
     get_api_tracker, ApiReport, EndpointStats, EndpointTracker, EndpointTrackerBuilder, TrackGuard,
