@@ -41,7 +41,10 @@ mod elapsed;
 mod endpoint;
 mod inference;
 mod profiler;
+mod query;
+mod response;
 mod serialization;
+mod table;
 
 pub use cache::{CacheMonitor, CacheStats};
 pub use elapsed::Elapsed;
@@ -53,6 +56,15 @@ pub use inference::{
     InferenceStatistics,
 };
 pub use profiler::{get_profiler, Bottleneck, ProfileGuard, ProfileStats, Profiler};
+pub use query::{
+    global_query_monitor, normalize_query, query_fingerprint, OptimizationOpportunity,
+    QueryAnalysis, QueryFingerprint, QueryMonitor, QueryMonitorBuilder, QueryTypeAnalysis,
+    DEFAULT_SLOW_THRESHOLD, MAX_EXAMPLE_LEN,
+};
+pub use response::{
+    global_response_time_monitor, Priority, Recommendation, ResponseTimeMonitor,
+    ResponseTimeMonitorBuilder, ResponseTimeStats, TargetError, DEFAULT_TARGETS,
+};
 pub use serialization::{
     global_monitor, Operation, OperationMetrics, OperationRecord, SerializationMonitor,
     SerializationMonitorBuilder, SerializerMetrics, Summary,
