@@ -10,7 +10,11 @@
 //! `PerformanceMetrics`), the endpoint tracker ([`EndpointTracker`], the seeds'
 //! `get_api_tracker()`), cache statistics ([`CacheMonitor`]), a profiler ([`Profiler`]) and
 //! the serialization monitor's core ([`SerializationMonitor`]: `record_operation`, metrics,
-//! summary, reset, recent) so far; the other monitors of the seeds are not implemented yet.
+//! summary, reset, recent), the database query monitor ([`QueryMonitor`]: per-type analysis,
+//! slow queries by normalised fingerprint, optimisation opportunities), response-time targets
+//! ([`ResponseTimeMonitor`]: exceedance and prioritised recommendations) and business metrics
+//! ([`BusinessMonitor`]: user actions against per-type baselines, conversions) so far; the
+//! other monitors of the seeds are not implemented yet.
 //!
 //! ```
 //! use std::time::Duration;
@@ -36,6 +40,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod business;
 mod cache;
 mod elapsed;
 mod endpoint;
@@ -46,6 +51,10 @@ mod response;
 mod serialization;
 mod table;
 
+pub use business::{
+    global_business_monitor, ActionStats, ActionTotals, Baseline, BusinessMonitor,
+    BusinessMonitorBuilder, BusinessReport, ConversionStats,
+};
 pub use cache::{CacheMonitor, CacheStats};
 pub use elapsed::Elapsed;
 pub use endpoint::{
