@@ -375,18 +375,20 @@ impl QueryMonitor {
                 [&self.fp_calls, &self.fp_slow, &self.fp_time],
             )
         };
-        self.shapes.insert_with(fp, |_| true, make).unwrap_or_else(|| {
-            self.untracked.get_or_init(|| {
-                Shape::new(
-                    &self.instance,
-                    0,
-                    OVERFLOW_VALUE.to_string(),
-                    "",
-                    String::new(),
-                    [&self.fp_calls, &self.fp_slow, &self.fp_time],
-                )
+        self.shapes
+            .insert_with(fp, |_| true, make)
+            .unwrap_or_else(|| {
+                self.untracked.get_or_init(|| {
+                    Shape::new(
+                        &self.instance,
+                        0,
+                        OVERFLOW_VALUE.to_string(),
+                        "",
+                        String::new(),
+                        [&self.fp_calls, &self.fp_slow, &self.fp_time],
+                    )
+                })
             })
-        })
     }
 
     /// The `instance` label of this monitor's metrics.
@@ -696,9 +698,8 @@ fn for_each_token(query: &str, emit: impl FnMut(&str, bool)) {
             i += 1;
             while i < n {
                 let x = b[i];
-                let signed_exponent = (x == b'+' || x == b'-')
-                    && matches!(b[i - 1], b'e' | b'E')
-                    && digit_at(i + 1);
+                let signed_exponent =
+                    (x == b'+' || x == b'-') && matches!(b[i - 1], b'e' | b'E') && digit_at(i + 1);
                 if x.is_ascii_alphanumeric() || x == b'_' || x == b'.' || signed_exponent {
                     i += 1;
                 } else {
@@ -709,7 +710,9 @@ fn for_each_token(query: &str, emit: impl FnMut(&str, bool)) {
             prev_value = true;
         } else if c.is_ascii_alphabetic() || c == b'_' || c == b'@' || !c.is_ascii() {
             i += 1;
-            while i < n && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'$') || !b[i].is_ascii()) {
+            while i < n
+                && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'$') || !b[i].is_ascii())
+            {
                 i += 1;
             }
             // Both ends are at ASCII bytes or the end of the text: character boundaries.

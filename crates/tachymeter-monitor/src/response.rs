@@ -359,7 +359,11 @@ impl ResponseTimeMonitor {
     ///
     /// # Errors
     /// [`TargetError`]: an invalid duration, or a new type with the table full.
-    pub fn set_target(&self, operation_type: &str, target: impl Elapsed) -> Result<(), TargetError> {
+    pub fn set_target(
+        &self,
+        operation_type: &str,
+        target: impl Elapsed,
+    ) -> Result<(), TargetError> {
         let ns = target.nanos().ok_or(TargetError::InvalidTarget)?;
         self.set_target_ns(operation_type, ns)
     }
@@ -497,8 +501,7 @@ impl ResponseTimeMonitor {
             if m.desc.label("instance") != Some(self.instance.as_str()) {
                 continue;
             }
-            let (Some(op), Some(max)) = (m.desc.label("operation_type"), h.cumulative.max())
-            else {
+            let (Some(op), Some(max)) = (m.desc.label("operation_type"), h.cumulative.max()) else {
                 continue;
             };
             let d = &h.cumulative;
@@ -537,9 +540,7 @@ impl ResponseTimeMonitor {
             out.push(Recommendation {
                 operation_type: op.to_string(),
                 priority,
-                message: format!(
-                    "{op} averages {avg_ms:.1} ms against a {target_ms:.1} ms target"
-                ),
+                message: format!("{op} averages {avg_ms:.1} ms against a {target_ms:.1} ms target"),
                 suggestion,
                 current_avg_ms: avg_ms,
                 target_ms,

@@ -152,11 +152,18 @@ mod tests {
             assert_eq!(t.len(), i + 1);
         }
         // Present: found again without inserting.
-        assert_eq!(t.insert_with(str_hash("a") & 1, |v| v == "a", || unreachable!()).map(String::as_str), Some("a"));
+        assert_eq!(
+            t.insert_with(str_hash("a") & 1, |v| v == "a", || unreachable!())
+                .map(String::as_str),
+            Some("a")
+        );
         // Full: refused.
         assert!(t.insert_with(5, |v| v == "d", || "d".into()).is_none());
         for k in ["a", "b", "c"] {
-            assert_eq!(t.find(str_hash(k) & 1, |v| v == k).map(String::as_str), Some(k));
+            assert_eq!(
+                t.find(str_hash(k) & 1, |v| v == k).map(String::as_str),
+                Some(k)
+            );
         }
         assert!(t.find(5, |v| v == "d").is_none());
         assert_eq!(t.iter().count(), 3);

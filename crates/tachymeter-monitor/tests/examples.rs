@@ -15,3 +15,11 @@ mod endpoints;
 fn endpoints_example_runs() {
     endpoints::main();
 }
+
+#[path = "../examples/database.rs"]
+mod database;
+
+#[test]
+fn database_example_runs() {
+    database::main();
+}

@@ -46,7 +46,10 @@ fn queries_differing_only_in_literals_share_a_fingerprint() {
             "UPDATE t SET a = 1, b = 'x' WHERE id = 5",
             "UPDATE t SET a = 2, b = 'y' WHERE id = 6",
         ],
-        &["SELECT é FROM café WHERE x = 1", "select é from café where x = 'ü'"],
+        &[
+            "SELECT é FROM café WHERE x = 1",
+            "select é from café where x = 'ü'",
+        ],
     ];
     for group in same {
         let fp = query_fingerprint(group[0]);
@@ -262,7 +265,10 @@ fn the_slow_threshold_is_exclusive_and_configurable() {
     m.record_query("SELECT 1", Duration::from_nanos(500_000_001), 0, "SELECT");
     m.record_query("SELECT 1", 0.5, 0, "SELECT");
     engine.flush();
-    assert_eq!(m.analyze_query_patterns().query_types["SELECT"].slow_queries, 1);
+    assert_eq!(
+        m.analyze_query_patterns().query_types["SELECT"].slow_queries,
+        1
+    );
 
     let m = QueryMonitor::builder()
         .engine(engine.clone())
@@ -273,7 +279,10 @@ fn the_slow_threshold_is_exclusive_and_configurable() {
     m.record_query("SELECT 1", 0.011, 0, "SELECT");
     m.record_query("SELECT 1", 0.010, 0, "SELECT");
     engine.flush();
-    assert_eq!(m.analyze_query_patterns().query_types["SELECT"].slow_queries, 1);
+    assert_eq!(
+        m.analyze_query_patterns().query_types["SELECT"].slow_queries,
+        1
+    );
 }
 
 #[test]
@@ -372,9 +381,18 @@ fn everything_recorded_is_an_engine_metric() {
         ("db_query_duration", [("query_type", "SELECT")]),
         ("db_query_rows_total", [("query_type", "SELECT")]),
         ("db_slow_queries_total", [("query_type", "SELECT")]),
-        ("db_query_fingerprint_calls_total", [("fingerprint", fp.as_str())]),
-        ("db_query_fingerprint_slow_total", [("fingerprint", fp.as_str())]),
-        ("db_query_fingerprint_time_total", [("fingerprint", fp.as_str())]),
+        (
+            "db_query_fingerprint_calls_total",
+            [("fingerprint", fp.as_str())],
+        ),
+        (
+            "db_query_fingerprint_slow_total",
+            [("fingerprint", fp.as_str())],
+        ),
+        (
+            "db_query_fingerprint_time_total",
+            [("fingerprint", fp.as_str())],
+        ),
     ] {
         let mut l = vec![("instance", id)];
         l.extend(labels);

@@ -30,7 +30,12 @@ fn the_seeds_targets_are_the_defaults() {
 
 /// What thread `t` records as response `i`: (operation type, nanoseconds).
 fn response(t: u64, i: u64) -> (&'static str, u64) {
-    let ops = ["api_endpoints", "database_queries", "external_apis", "batch"];
+    let ops = [
+        "api_endpoints",
+        "database_queries",
+        "external_apis",
+        "batch",
+    ];
     let op = ops[((i + t) % 4) as usize];
     let ns = 1_000_000 + (i * 7_919_993 + t * 104_729) % 3_000_000_000;
     (op, ns)
