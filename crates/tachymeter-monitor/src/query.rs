@@ -14,13 +14,14 @@
 //! | `db_query_invalid_total` | counter (NaN, negative or infinite execution times, not recorded) | |
 //!
 //! # Fingerprints
-//! A query is never stored per record. Its **fingerprint** is a 64-bit FNV-1a hash of its
-//! normalised token stream ([`query_fingerprint`]; [`normalize_query`] shows the stream as text), computed without
-//! allocating:
+//! A query is never stored per record. Its **fingerprint** ([`query_fingerprint`]) is a
+//! 64-bit FNV-1a hash of its normalised token stream ([`normalize_query`] shows the stream as
+//! text), computed without allocating:
 //!
-//! - string literals (`'…'`, with `''` and `\'` escapes), numbers (`42`, `-1.5e3`, `0xff`;
-//!   a `-` counts as a sign after an operator or `(`, not after a value) and placeholders
-//!   (`?`, `$1`) become `?`; a comma-separated run of them (`IN (1, 2, 3)`) becomes one `?`;
+//! - string literals (`'…'`, with `''` and `\'` escapes), numbers (`42`, `-1.5e3`, `0xff`; a
+//!   `-` is a sign after an operator, `(` or `,`, not after a word, literal or `)`) and
+//!   placeholders (`?`, `$1`) become `?`; a comma-separated run of them (`IN (1, 2, 3)`)
+//!   becomes one `?`;
 //! - unquoted words (keywords, identifiers) are ASCII case-folded; quoted identifiers
 //!   (`"Name"`, `` `name` ``) are kept as written;
 //! - whitespace and comments (`-- …`, `/* … */`) only separate tokens; every other character is
