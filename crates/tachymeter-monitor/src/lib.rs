@@ -9,10 +9,14 @@
 //! This crate holds the inference monitor ([`InferenceMetrics`], the seeds'
 //! `PerformanceMetrics`), the endpoint tracker ([`EndpointTracker`], the seeds'
 //! `get_api_tracker()`), cache statistics ([`CacheMonitor`]; with the `moka` feature,
-//! `MonitoredCache`, the seeds' cache manager over moka), a profiler ([`Profiler`]) and
-//! the serialization monitor ([`SerializationMonitor`]: `record_operation`, metrics, summary,
+//! `MonitoredCache`, the seeds' cache manager over moka), a profiler ([`Profiler`]), the
+//! serialization monitor ([`SerializationMonitor`]: `record_operation`, metrics, summary,
 //! reset, recent, thresholds and alert handlers, suggestions; [`Monitored`] serde formats and
-//! [`BatchSerializer`]) so far; the other monitors of the seeds are not implemented yet.
+//! [`BatchSerializer`]), the database query monitor ([`QueryMonitor`]: per-type analysis,
+//! slow queries by normalised fingerprint, optimisation opportunities), response-time targets
+//! ([`ResponseTimeMonitor`]: exceedance and prioritised recommendations) and business metrics
+//! ([`BusinessMonitor`]: user actions against per-type baselines, conversions) so far; the
+//! other monitors of the seeds are not implemented yet.
 //!
 //! ```
 //! use std::time::Duration;
@@ -39,6 +43,7 @@
 #![deny(unsafe_code)] // one exception: the optional counting allocator (`alloc.rs`)
 
 mod alloc;
+mod business;
 mod cache;
 #[cfg(feature = "moka")]
 mod cached;
@@ -47,9 +52,16 @@ mod endpoint;
 mod format;
 mod inference;
 mod profiler;
+mod query;
+mod response;
 mod serialization;
+mod table;
 
 pub use alloc::{thread_allocations, CountingAllocator, ThreadAllocations};
+pub use business::{
+    global_business_monitor, ActionStats, ActionTotals, Baseline, BusinessMonitor,
+    BusinessMonitorBuilder, BusinessReport, ConversionStats,
+};
 pub use cache::{CacheMonitor, CacheStats};
 #[cfg(feature = "moka")]
 pub use cached::{MonitoredCache, MonitoredCacheBuilder};
@@ -63,14 +75,36 @@ pub use inference::{
     InferenceStatistics,
 };
 pub use profiler::{get_profiler, Bottleneck, ProfileGuard, ProfileStats, Profiler};
+pub use query::{
+    global_query_monitor, normalize_query, query_fingerprint, OptimizationOpportunity,
+    QueryAnalysis, QueryFingerprint, QueryMonitor, QueryMonitorBuilder, QueryTypeAnalysis,
+    DEFAULT_SLOW_THRESHOLD, MAX_EXAMPLE_LEN,
+};
+pub use response::{
+    global_response_time_monitor, Recommendation, ResponseTimeMonitor, ResponseTimeMonitorBuilder,
+    ResponseTimeStats, TargetError, DEFAULT_TARGETS,
+};
 pub use serialization::{
-    global_monitor, Operation, OperationMetrics, OperationRecord, Priority, SerializationAlert,
+    global_monitor, Operation, OperationMetrics, OperationRecord, SerializationAlert,
     SerializationMonitor, SerializationMonitorBuilder, SerializerMetrics, SerializerRecorder,
     Suggestion, Summary, ThresholdMetric, MIN_OPERATIONS_FOR_SUGGESTIONS,
 };
 
 use std::sync::Arc;
 use tachymeter::Engine;
+
+/// How urgent a recommendation or suggestion is (shared by every monitor that makes them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// Worth a look.
+    Low,
+    /// Costs noticeable time (response times: the average is above the target, at most
+    /// twice it).
+    Medium,
+    /// Fix first (response times: the average is more than twice the target).
+    High,
+}
 
 /// The engine a monitor records into: the process-wide one or a shared one.
 #[derive(Clone)]

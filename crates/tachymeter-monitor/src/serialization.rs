@@ -33,7 +33,7 @@
 //! | p99 above 10× the median | medium | look for outsized payloads; stream or split them |
 //! | under 50 MB/s with a mean payload of 64 KiB or more | low | reuse buffers or batch ([`BatchSerializer`](crate::BatchSerializer)) |
 
-use crate::{Elapsed, EngineRef};
+use crate::{Elapsed, EngineRef, Priority};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -190,18 +190,6 @@ pub struct SerializationAlert {
     pub value: f64,
     /// The threshold it violates.
     pub threshold: f64,
-}
-
-/// How urgent a [`Suggestion`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Priority {
-    /// Worth a look.
-    Low,
-    /// Costs noticeable time.
-    Medium,
-    /// Fix first.
-    High,
 }
 
 /// An optimisation suggestion (the seeds' `_suggest_optimizations`), from the rules in the

@@ -23,3 +23,11 @@ mod serialization;
 fn serialization_example_runs() {
     serialization::main();
 }
+
+#[path = "../examples/database.rs"]
+mod database;
+
+#[test]
+fn database_example_runs() {
+    database::main();
+}
