@@ -7,11 +7,9 @@ use crate::context::EngineContext;
 use crate::desc::MetricDesc;
 use crate::desc::{clip, HistogramConfig, MetricKind, Opts, RegisterError};
 use crate::local::LocalRecorder;
-use crate::metric::{
-    Counter, CounterCore, EventLog, EventParams, EventsCore, Gauge, GaugeCore, HistParams,
-    Histogram, HistogramCore, RecordLog, RecordsCore,
-};
-use crate::registry::{Limits, Registry};
+use crate::metric::Core;
+use crate::metric::{Counter, EventLog, EventParams, Gauge, HistParams, Histogram, RecordLog};
+use crate::registry::{Limits, Registered, Registry};
 use crate::slots::SlotTable;
 use crate::snapshot::Snapshot;
 use crate::sync::{lock, next_engine_id, Arc, AtomicU64, Mutex, Ordering, SnapshotCell};
@@ -307,6 +305,43 @@ impl Shared {
         agg.reset(&self.registry, &self.context, index);
     }
 
+    /// Ring capacity per thread of event logs and record logs.
+    pub(crate) fn events_capacity(&self) -> usize {
+        self.events_capacity
+    }
+
+    /// Registers (or finds) a metric of `Core<S, P>`'s kind; `params` builds the parameters of
+    /// a new series from its validated description. Registering a removed series again brings
+    /// it back.
+    pub(crate) fn register<S, P>(
+        &self,
+        opts: Opts,
+        config: Option<HistogramConfig>,
+        params: impl FnOnce(&MetricDesc) -> P,
+    ) -> Result<Arc<Core<S, P>>, RegisterError>
+    where
+        Core<S, P>: Registered,
+    {
+        let context = &self.context;
+        let core = self.registry.register(opts, config, |desc, index| {
+            let params = params(&desc);
+            Arc::new(Core::new(desc, context, params, index))
+        })?;
+        core.revive();
+        Ok(core)
+    }
+
+    /// A metric of `Core<S, P>`'s kind of this engine that belongs to no registry: what a
+    /// macro whose registration failed records into (on a private engine), so that it never
+    /// panics. Resetting it does nothing.
+    pub(crate) fn unregistered<S, P>(&self, params: P) -> Arc<Core<S, P>>
+    where
+        Core<S, P>: Registered,
+    {
+        let desc = Self::unregistered_desc(<Core<S, P>>::KIND);
+        Arc::new(Core::new(desc, &self.context, params, UNREGISTERED))
+    }
+
     /// The description of a handle that belongs to no registry: what a macro whose
     /// registration failed records into (on a private engine), so that it never panics.
     fn unregistered_desc(kind: MetricKind) -> Arc<MetricDesc> {
@@ -319,23 +354,22 @@ impl Shared {
         })
     }
 
-    /// A counter of this engine that belongs to no registry (see `unregistered_desc`).
+    /// A counter of this engine that belongs to no registry (see `unregistered`).
     pub(crate) fn unregistered_counter(&self) -> Counter {
-        let desc = Self::unregistered_desc(MetricKind::Counter);
-        let core = Arc::new(CounterCore::new(desc, &self.context, (), UNREGISTERED));
-        Counter { core }
+        Counter {
+            core: self.unregistered(()),
+        }
     }
 
     /// A gauge of this engine that belongs to no registry.
     pub(crate) fn unregistered_gauge(&self) -> Gauge {
-        let desc = Self::unregistered_desc(MetricKind::Gauge);
-        let core = Arc::new(GaugeCore::new(desc, &self.context, (), UNREGISTERED));
-        Gauge { core }
+        Gauge {
+            core: self.unregistered(()),
+        }
     }
 
     /// A histogram (default configuration) of this engine that belongs to no registry.
     pub(crate) fn unregistered_histogram(&self) -> Histogram {
-        let desc = Self::unregistered_desc(MetricKind::Histogram);
         let layout = HistogramConfig::default()
             .layout()
             .unwrap_or_else(|_| unreachable!("the default layout is valid"));
@@ -344,44 +378,27 @@ impl Shared {
             recent: 0,
             scale: 1.0,
         };
-        let core = Arc::new(HistogramCore::new(
-            desc,
-            &self.context,
-            params,
-            UNREGISTERED,
-        ));
-        Histogram { core }
+        Histogram {
+            core: self.unregistered(params),
+        }
     }
 
     /// An event log (ring of 1) of this engine that belongs to no registry.
     pub(crate) fn unregistered_events(&self) -> EventLog {
-        let desc = Self::unregistered_desc(MetricKind::Events);
-        let params = EventParams { capacity: 1 };
-        let core = Arc::new(EventsCore::new(desc, &self.context, params, UNREGISTERED));
-        EventLog { core }
+        EventLog {
+            core: self.unregistered(EventParams { capacity: 1 }),
+        }
     }
 
     /// Registers (or finds) a counter.
     pub(crate) fn counter(&self, opts: Opts) -> Result<Counter, RegisterError> {
-        let context = &self.context;
-        let core = self
-            .registry
-            .register(opts, MetricKind::Counter, None, |desc, index| {
-                Arc::new(CounterCore::new(desc, context, (), index))
-            })?;
-        core.revive();
+        let core = self.register(opts, None, |_| ())?;
         Ok(Counter { core })
     }
 
     /// Registers (or finds) a gauge.
     pub(crate) fn gauge(&self, opts: Opts) -> Result<Gauge, RegisterError> {
-        let context = &self.context;
-        let core = self
-            .registry
-            .register(opts, MetricKind::Gauge, None, |desc, index| {
-                Arc::new(GaugeCore::new(desc, context, (), index))
-            })?;
-        core.revive();
+        let core = self.register(opts, None, |_| ())?;
         Ok(Gauge { core })
     }
 
@@ -392,7 +409,6 @@ impl Shared {
         opts: Opts,
         cfg: HistogramConfig,
     ) -> Result<Histogram, RegisterError> {
-        let context = &self.context;
         let layout = cfg
             .layout()
             .map_err(|reason| RegisterError::InvalidConfig {
@@ -400,59 +416,33 @@ impl Shared {
                 reason,
             })?;
         let recent = cfg.recent;
-        let core =
-            self.registry
-                .register(opts, MetricKind::Histogram, Some(cfg), |desc, index| {
-                    let scale = desc.unit_kind().steps_per_unit();
-                    let params = HistParams {
-                        layout,
-                        recent,
-                        scale,
-                    };
-                    Arc::new(HistogramCore::new(desc, context, params, index))
-                })?;
-        core.revive();
+        let core = self.register(opts, Some(cfg), |desc| HistParams {
+            layout,
+            recent,
+            scale: desc.unit_kind().steps_per_unit(),
+        })?;
         Ok(Histogram { core })
     }
 
     /// Registers (or finds) an event log with the engine's events capacity.
     pub(crate) fn events(&self, opts: Opts) -> Result<EventLog, RegisterError> {
-        let context = &self.context;
-        let capacity = self.events_capacity;
-        let core = self
-            .registry
-            .register(opts, MetricKind::Events, None, |desc, index| {
-                Arc::new(EventsCore::new(
-                    desc,
-                    context,
-                    EventParams { capacity },
-                    index,
-                ))
-            })?;
-        core.revive();
+        let capacity = self.events_capacity();
+        let core = self.register(opts, None, |_| EventParams { capacity })?;
         Ok(EventLog { core })
     }
 
     /// Registers (or finds) a record log with the engine's events capacity.
     pub(crate) fn records(&self, opts: Opts) -> Result<RecordLog, RegisterError> {
-        let context = &self.context;
-        let capacity = self.events_capacity;
-        let core = self
-            .registry
-            .register(opts, MetricKind::Records, None, |desc, index| {
-                let params = EventParams { capacity };
-                Arc::new(RecordsCore::new(desc, context, params, index))
-            })?;
-        core.revive();
+        let capacity = self.events_capacity();
+        let core = self.register(opts, None, |_| EventParams { capacity })?;
         Ok(RecordLog { core })
     }
 
     /// A record log (ring of 1) of this engine that belongs to no registry.
     pub(crate) fn unregistered_records(&self) -> RecordLog {
-        let desc = Self::unregistered_desc(MetricKind::Records);
-        let params = EventParams { capacity: 1 };
-        let core = Arc::new(RecordsCore::new(desc, &self.context, params, UNREGISTERED));
-        RecordLog { core }
+        RecordLog {
+            core: self.unregistered(EventParams { capacity: 1 }),
+        }
     }
 
     /// The registry.

@@ -48,11 +48,11 @@ struct Series<H> {
 
 /// How a family makes, hides and replaces its kind of handle (set by the constructor).
 pub(crate) struct KindOps<H> {
-    register: fn(&Shared, Opts, &Option<HistogramConfig>) -> Result<H, RegisterError>,
-    unregistered: fn(&Shared) -> H,
+    pub(crate) register: fn(&Shared, Opts, &Option<HistogramConfig>) -> Result<H, RegisterError>,
+    pub(crate) unregistered: fn(&Shared) -> H,
     /// Hides the series from snapshots (`true`) or shows it again (`false`).
-    set_removed: fn(&H, bool),
-    reset: fn(&H),
+    pub(crate) set_removed: fn(&H, bool),
+    pub(crate) reset: fn(&H),
 }
 
 struct Inner<H> {
@@ -125,7 +125,7 @@ impl<H> std::fmt::Debug for Family<H> {
 impl<H> Family<H> {
     /// Declares the family in `shared`'s registry (validating the name, label names, unit and
     /// kind) and builds its empty table.
-    fn new(
+    pub(crate) fn new(
         shared: &Arc<Shared>,
         opts: Opts,
         label_names: &[&str],

@@ -28,6 +28,8 @@ pub(crate) enum Entry {
 
 /// A metric core the registry can store: converts to and from an [`Entry`].
 pub(crate) trait Registered: Sized {
+    /// The kind of metric this core records.
+    const KIND: MetricKind;
     /// The entry holding `core`.
     fn entry(core: Arc<Self>) -> Entry;
     /// The core in `entry`, if it is of this kind.
@@ -37,6 +39,7 @@ pub(crate) trait Registered: Sized {
 macro_rules! registered {
     ($($core:ty => $variant:ident),*) => {$(
         impl Registered for $core {
+            const KIND: MetricKind = MetricKind::$variant;
             fn entry(core: Arc<Self>) -> Entry {
                 Entry::$variant(core)
             }
@@ -49,6 +52,20 @@ macro_rules! registered {
         }
     )*};
 }
+
+impl Entry {
+    /// The kind of the registered metric.
+    pub(crate) fn kind(&self) -> MetricKind {
+        match self {
+            Entry::Counter(_) => MetricKind::Counter,
+            Entry::Gauge(_) => MetricKind::Gauge,
+            Entry::Histogram(_) => MetricKind::Histogram,
+            Entry::Events(_) => MetricKind::Events,
+            Entry::Records(_) => MetricKind::Records,
+        }
+    }
+}
+
 registered!(
     CounterCore => Counter,
     GaugeCore => Gauge,
@@ -97,26 +114,25 @@ impl Registry {
         }
     }
 
-    /// Validates `opts`, then returns the existing entry for (name, labels) or the one `make`
-    /// builds from the validated description.
+    /// Validates `opts` as a metric of `C`'s kind, then returns the existing entry for (name,
+    /// labels) or the one `make` builds from the validated description.
     pub(crate) fn register<C: Registered>(
         &self,
         opts: Opts,
-        kind: MetricKind,
         config: Option<HistogramConfig>,
         make: impl FnOnce(Arc<MetricDesc>, usize) -> Arc<C>,
     ) -> Result<Arc<C>, RegisterError> {
-        let desc = validate(opts, kind)?;
+        let desc = validate(opts, C::KIND)?;
         let key = (desc.name.clone(), desc.labels.clone());
         let mut inner = lock(&self.inner);
         let inner = &mut *inner;
         check_family(inner, &desc, &config)?;
         if let Some(e) = inner.by_key.get(&key) {
-            // The family check above makes the kind match; a mismatch would still be an error.
+            // The family check above makes the kinds match; a mismatch would still be an error.
             return C::of(e).cloned().ok_or(RegisterError::KindMismatch {
                 name: clip(&desc.name),
-                existing: kind,
-                requested: kind,
+                existing: e.kind(),
+                requested: C::KIND,
             });
         }
         if inner.entries.len() >= self.limits.series {

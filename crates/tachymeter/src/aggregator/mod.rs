@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime};
 
 /// One metric's aggregation: its core (to read the shards) paired with its state (previous
 /// totals, windows, ring positions). One implementation per kind, each in its own file.
-trait Collect: Send {
+pub(crate) trait Collect: Send {
     /// The metric's description.
     fn desc(&self) -> &Arc<MetricDesc>;
     /// Whether the series was removed (left out of snapshots until registered again).
@@ -55,24 +55,24 @@ fn collector(entry: &Entry, slots: usize) -> Box<dyn Collect> {
 
 /// Takes the snapshot value out of `value` if it is of the wanted kind (to reuse its buffers),
 /// leaving a placeholder that costs no allocation.
-fn take_value(value: &mut MetricValue) -> MetricValue {
+pub(crate) fn take_value(value: &mut MetricValue) -> MetricValue {
     std::mem::replace(value, MetricValue::Gauge(GaugeSnapshot::default()))
 }
 
 /// Since-start (or since-reset) bookkeeping of one collector.
 #[derive(Default)]
-struct Since {
+pub(crate) struct Since {
     /// Tick of the last reset; `None`: the engine's start.
-    tick: Option<u64>,
+    pub(crate) tick: Option<u64>,
     /// Wall time of the last reset.
-    at: Option<SystemTime>,
+    pub(crate) at: Option<SystemTime>,
     /// Highest per-interval rate since then.
     max_rate: f64,
 }
 
 impl Since {
     /// Time since the engine started or the last reset.
-    fn elapsed(&self, pass: &Pass<'_>) -> Duration {
+    pub(crate) fn elapsed(&self, pass: &Pass<'_>) -> Duration {
         match self.tick {
             None => pass.uptime,
             Some(t) => Duration::from_nanos(pass.clock.delta_nanos(t, pass.now)),
@@ -80,12 +80,12 @@ impl Since {
     }
 
     /// Notes this interval's rate; returns the highest so far.
-    fn max(&mut self, rate: f64) -> f64 {
+    pub(crate) fn max(&mut self, rate: f64) -> f64 {
         self.max_rate = self.max_rate.max(rate);
         self.max_rate
     }
 
-    fn reset(&mut self, now: u64) {
+    pub(crate) fn reset(&mut self, now: u64) {
         *self = Since {
             tick: Some(now),
             at: Some(SystemTime::now()),
@@ -256,27 +256,28 @@ impl Aggregator {
 }
 
 /// What one collection pass hands every metric: the interval just ended and the window.
-struct Pass<'a> {
+pub(crate) struct Pass<'a> {
     /// Length of the interval that just ended.
-    interval: Duration,
+    pub(crate) interval: Duration,
     /// Intervals in the rolling window.
-    window: usize,
+    pub(crate) window: usize,
     /// Time covered by the window (the sum of `durations`).
-    window_duration: Duration,
+    pub(crate) window_duration: Duration,
     /// The window's interval lengths, oldest first.
-    durations: &'a VecDeque<Duration>,
+    pub(crate) durations: &'a VecDeque<Duration>,
     /// This collection's clock tick.
-    now: u64,
+    pub(crate) now: u64,
     /// Time since the engine started.
-    uptime: Duration,
+    pub(crate) uptime: Duration,
     /// The engine's start, in clock ticks.
-    start: u64,
+    pub(crate) start: u64,
     /// The tiers every series' history keeps.
-    history: &'a crate::HistoryConfig,
-    clock: &'a Clock,
+    pub(crate) history: &'a crate::HistoryConfig,
+    /// The engine clock.
+    pub(crate) clock: &'a Clock,
 }
 
-fn per_sec(n: impl Into<u128>, d: Duration) -> f64 {
+pub(crate) fn per_sec(n: impl Into<u128>, d: Duration) -> f64 {
     if d.is_zero() {
         0.0
     } else {
@@ -284,14 +285,17 @@ fn per_sec(n: impl Into<u128>, d: Duration) -> f64 {
     }
 }
 
-fn peak<N: Into<u128>>(counts: impl Iterator<Item = N>, durations: &VecDeque<Duration>) -> f64 {
+pub(crate) fn peak<N: Into<u128>>(
+    counts: impl Iterator<Item = N>,
+    durations: &VecDeque<Duration>,
+) -> f64 {
     counts
         .zip(durations.iter().rev())
         .map(|(n, &d)| per_sec(n, d))
         .fold(0.0, f64::max)
 }
 
-fn push_window<T>(q: &mut VecDeque<T>, v: T, cap: usize) {
+pub(crate) fn push_window<T>(q: &mut VecDeque<T>, v: T, cap: usize) {
     q.push_back(v);
     while q.len() > cap {
         q.pop_front();
@@ -299,7 +303,7 @@ fn push_window<T>(q: &mut VecDeque<T>, v: T, cap: usize) {
 }
 
 /// The merged recent-sample window of a metric whose per-thread rings hold `configured`.
-fn recent_cap(configured: usize) -> usize {
+pub(crate) fn recent_cap(configured: usize) -> usize {
     if configured == 0 {
         0
     } else {
