@@ -18,13 +18,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 S = "crates/tachymeter/src/"
 MUTANTS = {
     "reset-delta": ("counter_deltas_add_up_exactly", [
-        (S + "aggregator/counter.rs",
+        (S + "kind/counter/collect.rs",
          "            .fold(0u128, |acc, (_, s)| acc.saturating_add(s.total()))\n    }",
          "            .fold(0u128, |acc, (_, s)| acc + s.take())\n    }"),
-        (S + "aggregator/counter.rs",
+        (S + "kind/counter/collect.rs",
          "        let raw = self.read();\n        let delta",
          "        let raw = self.prev + self.read();\n        let delta"),
-        (S + "shard/counter.rs",
+        (S + "kind/counter/shard.rs",
          "    pub(crate) fn total(&self) -> u128 {",
          "    pub(crate) fn take(&self) -> u128 {\n        self.total.take()\n    }\n\n"
          "    pub(crate) fn total(&self) -> u128 {"),

@@ -8,7 +8,7 @@ use crate::desc::MetricDesc;
 use crate::desc::{clip, HistogramConfig, MetricKind, Opts, RegisterError};
 use crate::local::LocalRecorder;
 use crate::metric::Core;
-use crate::metric::{Counter, EventLog, EventParams, Gauge, HistParams, Histogram, RecordLog};
+use crate::metric::{EventLog, EventParams, Gauge, HistParams, Histogram, RecordLog};
 use crate::registry::{Limits, Registered, Registry};
 use crate::slots::SlotTable;
 use crate::snapshot::Snapshot;
@@ -354,13 +354,6 @@ impl Shared {
         })
     }
 
-    /// A counter of this engine that belongs to no registry (see `unregistered`).
-    pub(crate) fn unregistered_counter(&self) -> Counter {
-        Counter {
-            core: self.unregistered(()),
-        }
-    }
-
     /// A gauge of this engine that belongs to no registry.
     pub(crate) fn unregistered_gauge(&self) -> Gauge {
         Gauge {
@@ -388,12 +381,6 @@ impl Shared {
         EventLog {
             core: self.unregistered(EventParams { capacity: 1 }),
         }
-    }
-
-    /// Registers (or finds) a counter.
-    pub(crate) fn counter(&self, opts: Opts) -> Result<Counter, RegisterError> {
-        let core = self.register(opts, None, |_| ())?;
-        Ok(Counter { core })
     }
 
     /// Registers (or finds) a gauge.
@@ -531,11 +518,6 @@ impl Engine {
         EngineBuilder::default()
     }
 
-    /// Registers (or finds) a counter. Registering a removed series again brings it back.
-    pub fn counter(&self, opts: impl Into<Opts>) -> Result<Counter, RegisterError> {
-        self.shared.counter(opts.into())
-    }
-
     /// Registers (or finds) a gauge.
     pub fn gauge(&self, opts: impl Into<Opts>) -> Result<Gauge, RegisterError> {
         self.shared.gauge(opts.into())
@@ -574,17 +556,6 @@ impl Engine {
         labels: &[&str],
     ) -> Result<crate::RecordsFamily, RegisterError> {
         self.shared.records_family(opts.into(), labels)
-    }
-
-    /// Declares a counter family: one name with these label names, a series per tuple of
-    /// values (see [`Family`](crate::Family)). Fails like [`counter`](Self::counter) on an
-    /// invalid name, label name or unit, or a name used otherwise.
-    pub fn counter_family(
-        &self,
-        opts: impl Into<Opts>,
-        labels: &[&str],
-    ) -> Result<crate::CounterFamily, RegisterError> {
-        self.shared.counter_family(opts.into(), labels)
     }
 
     /// Declares a gauge family (see [`counter_family`](Self::counter_family)).

@@ -18,7 +18,7 @@
 
 use crate::desc::{HistogramConfig, MetricKind, Opts, RegisterError};
 use crate::engine::Shared;
-use crate::metric::{Counter, EventLog, Gauge, Histogram, RecordLog};
+use crate::metric::{EventLog, Gauge, Histogram, RecordLog};
 use crate::shard_array::ShardArray;
 use crate::sync::{lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use std::hash::BuildHasher;
@@ -26,8 +26,6 @@ use std::hash::BuildHasher;
 /// The label value every label of a family's overflow series carries.
 pub const OVERFLOW_VALUE: &str = "__overflow__";
 
-/// A counter family: see [`Family`].
-pub type CounterFamily = Family<Counter>;
 /// A gauge family: see [`Family`].
 pub type GaugeFamily = Family<Gauge>;
 /// A histogram family: see [`Family`].
@@ -404,14 +402,6 @@ pub trait FamilyRecord<V> {
     fn family_record(&self, v: V);
 }
 
-impl FamilyRecord<u64> for Counter {
-    /// Adds `v`.
-    #[inline]
-    fn family_record(&self, v: u64) {
-        self.add(v);
-    }
-}
-
 impl FamilyRecord<f64> for Gauge {
     /// Sets the value.
     #[inline]
@@ -433,17 +423,6 @@ impl FamilyRecord<u32> for EventLog {
     #[inline]
     fn family_record(&self, v: u32) {
         self.record(v);
-    }
-}
-
-impl KindOps<Counter> {
-    pub(crate) fn counter() -> Self {
-        KindOps {
-            register: |s, o, _| s.counter(o),
-            unregistered: Shared::unregistered_counter,
-            set_removed: |h: &Counter, removed| h.core.set_removed(removed),
-            reset: Counter::reset,
-        }
     }
 }
 
@@ -512,21 +491,6 @@ impl Shared {
             MetricKind::Records,
             None,
             KindOps::records(),
-        )
-    }
-
-    pub(crate) fn counter_family(
-        self: &Arc<Self>,
-        opts: Opts,
-        labels: &[&str],
-    ) -> Result<CounterFamily, RegisterError> {
-        Family::new(
-            self,
-            opts,
-            labels,
-            MetricKind::Counter,
-            None,
-            KindOps::counter(),
         )
     }
 

@@ -54,6 +54,7 @@ pub mod fuzz;
 mod global;
 pub mod history;
 pub mod implementation;
+mod kind;
 mod local;
 mod metric;
 mod registry;
@@ -72,20 +73,20 @@ pub use desc::{
 };
 pub use engine::{limits, BuildError, Engine, EngineBuilder, Health};
 pub use family::{
-    CounterFamily, EventsFamily, Family, FamilyRecord, GaugeFamily, HistogramFamily, RecordsFamily,
-    OVERFLOW_VALUE,
+    EventsFamily, Family, FamilyRecord, GaugeFamily, HistogramFamily, RecordsFamily, OVERFLOW_VALUE,
 };
 #[cfg(not(loom))]
 pub use global::{__private, global};
 pub use history::{GaugeRange, HistoryConfig, Range, RangeStats, Tier};
+pub use kind::counter::{Counter, CounterFamily, CounterSnapshot, LocalCounter};
 pub use local::LocalRecorder;
 pub use metric::{
-    Counter, EventLog, Gauge, Histogram, LocalCounter, LocalEventLog, LocalGauge, LocalHistogram,
-    LocalTimer, RecordLog, Timer,
+    EventLog, Gauge, Histogram, LocalEventLog, LocalGauge, LocalHistogram, LocalTimer, RecordLog,
+    Timer,
 };
 pub use snapshot::{
-    CounterSnapshot, Event, EventsSnapshot, GaugeSnapshot, HistogramSnapshot, MetricSnapshot,
-    MetricValue, Record, RecordsSnapshot, Snapshot, Stats,
+    Event, EventsSnapshot, GaugeSnapshot, HistogramSnapshot, MetricSnapshot, MetricValue, Record,
+    RecordsSnapshot, Snapshot, Stats,
 };
 pub use tachymeter_histogram as histogram;
 pub use tachymeter_histogram::HistogramData;

@@ -9,7 +9,7 @@
 use crate::context::EngineContext;
 use crate::desc::MetricDesc;
 use crate::local::{slot_for, LocalRecorder};
-use crate::shard::{CounterShard, EventShard, GaugeShard, HistShard, RecordShard};
+use crate::shard::{EventShard, GaugeShard, HistShard, RecordShard};
 use crate::shard_array::ShardArray;
 use crate::slots::SlotId;
 use crate::sync::{Arc, AtomicBool, Ordering};
@@ -101,19 +101,10 @@ pub(crate) struct EventParams {
     pub(crate) capacity: usize,
 }
 
-pub(crate) type CounterCore = Core<CounterShard>;
 pub(crate) type GaugeCore = Core<GaugeShard>;
 pub(crate) type HistogramCore = Core<HistShard, HistParams>;
 pub(crate) type EventsCore = Core<EventShard, EventParams>;
 pub(crate) type RecordsCore = Core<RecordShard, EventParams>;
-
-impl CounterCore {
-    #[inline]
-    fn shard(&self, slot: SlotId) -> &CounterShard {
-        self.shards
-            .get_or_init(slot.index as usize, CounterShard::new)
-    }
-}
 
 impl GaugeCore {
     #[inline]
@@ -199,59 +190,6 @@ impl RecordLog {
         let slot = slot_for(c.engine_id, &c.context);
         c.shard(slot)
             .record(c.context.clock.raw(), fields, slot.shared);
-    }
-
-    /// The metric's description.
-    pub fn desc(&self) -> &MetricDesc {
-        &self.core.desc
-    }
-}
-
-/// A monotonic `u64` counter. Clone it freely; every clone records into the same metric.
-///
-/// ```
-/// let engine = tachymeter::Engine::new();
-/// let requests = engine.counter("requests_total").unwrap();
-/// requests.increment();
-/// requests.add(41);
-/// assert_eq!(engine.flush().counter("requests_total").unwrap().total, 42);
-/// ```
-#[derive(Clone)]
-#[must_use]
-pub struct Counter {
-    pub(crate) core: Arc<CounterCore>,
-}
-
-impl Counter {
-    /// Statistics of increments over a time range (last N seconds, minutes or hours, or between two
-    /// offsets from the engine's start), from the aggregator's multi-resolution history (see
-    /// [`HistoryConfig`](crate::HistoryConfig) for retention and accuracy). `None` before the
-    /// first collection or for an empty range. Takes the series' history lock, never a
-    /// writer's.
-    pub fn range(&self, range: crate::Range) -> Option<crate::RangeStats> {
-        self.core.range(range)
-    }
-
-    /// Resets the metric: from now on its total, delta and rates cover what is recorded after this call (the
-    /// aggregator takes the shards' current state as the baseline; no shard is written).
-    /// Exporters report the reset time as `_created`, so Prometheus sees a counter reset.
-    /// A cold call: it takes the aggregator's lock.
-    pub fn reset(&self) {
-        self.core.reset();
-    }
-
-    /// Adds 1.
-    #[inline]
-    pub fn increment(&self) {
-        self.add(1);
-    }
-
-    /// Adds `n`.
-    #[inline]
-    pub fn add(&self, n: u64) {
-        let c = &*self.core;
-        let slot = slot_for(c.engine_id, &c.context);
-        c.shard(slot).add(n, slot.shared);
     }
 
     /// The metric's description.
@@ -509,28 +447,6 @@ impl EventLog {
     }
 }
 
-/// A counter view bound to a [`LocalRecorder`]'s slot: `increment` is one load, add and store.
-#[must_use]
-pub struct LocalCounter<'a> {
-    shard: &'a CounterShard,
-    shared: bool,
-    _not_send: PhantomData<*const ()>,
-}
-
-impl LocalCounter<'_> {
-    /// Adds 1.
-    #[inline]
-    pub fn increment(&self) {
-        self.shard.add(1, self.shared);
-    }
-
-    /// Adds `n`.
-    #[inline]
-    pub fn add(&self, n: u64) {
-        self.shard.add(n, self.shared);
-    }
-}
-
 /// A gauge view bound to a [`LocalRecorder`]'s slot.
 #[must_use]
 pub struct LocalGauge<'a> {
@@ -653,16 +569,6 @@ impl LocalEventLog<'_> {
 }
 
 impl LocalRecorder {
-    /// A view of `c` that records into this recorder's slot.
-    pub fn counter<'a>(&'a self, c: &'a Counter) -> LocalCounter<'a> {
-        let slot = self.slot_for(c.core.engine_id, &c.core.context);
-        LocalCounter {
-            shard: c.core.shard(slot),
-            shared: slot.shared,
-            _not_send: PhantomData,
-        }
-    }
-
     /// A view of `g` that records into this recorder's slot.
     pub fn gauge<'a>(&'a self, g: &'a Gauge) -> LocalGauge<'a> {
         let slot = self.slot_for(g.core.engine_id, &g.core.context);
@@ -697,6 +603,7 @@ impl LocalRecorder {
     }
 }
 
+/// Implements `Debug` for handles (`name` and `labels` of their core's description).
 macro_rules! debug_handle {
     ($($t:ident),*) => {$(
         impl std::fmt::Debug for $t {
@@ -709,4 +616,5 @@ macro_rules! debug_handle {
         }
     )*};
 }
-debug_handle!(Counter, Gauge, Histogram, EventLog, RecordLog);
+pub(crate) use debug_handle;
+debug_handle!(Gauge, Histogram, EventLog, RecordLog);

@@ -2,6 +2,7 @@
 #![deny(unsafe_code)]
 
 use crate::desc::{MetricDesc, MetricKind};
+use crate::kind::counter::CounterSnapshot;
 use crate::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tachymeter_histogram::HistogramData;
@@ -57,27 +58,6 @@ pub struct Event {
     pub code: u32,
     /// The payload recorded with it.
     pub payload: u32,
-}
-
-/// A counter's statistics.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct CounterSnapshot {
-    /// Total since the engine started or the last reset (exact: `u128`, so no sequence of
-    /// `add`s can wrap it).
-    pub total: u128,
-    /// Increase during the last interval.
-    pub delta: u128,
-    /// `delta` per second of the last interval.
-    pub rate: f64,
-    /// Increase per second over the rolling window.
-    pub window_rate: f64,
-    /// Highest per-interval rate within the window.
-    pub peak_rate: f64,
-    /// `total` per second since the engine started (or since the last reset).
-    pub avg_rate: f64,
-    /// Highest per-interval rate since the engine started (or since the last reset).
-    pub max_rate: f64,
 }
 
 /// A gauge's value.
@@ -307,14 +287,6 @@ impl Snapshot {
     /// The metric with `name` and exactly `labels` (any order).
     pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<&MetricSnapshot> {
         self.position(name, labels).map(|i| &self.metrics[i])
-    }
-
-    /// The unlabelled counter `name`.
-    pub fn counter(&self, name: &str) -> Option<&CounterSnapshot> {
-        match &self.get(name, &[])?.value {
-            MetricValue::Counter(c) => Some(c),
-            _ => None,
-        }
     }
 
     /// The unlabelled gauge `name`.

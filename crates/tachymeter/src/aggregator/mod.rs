@@ -10,7 +10,6 @@
 //! never touch it.
 #![deny(unsafe_code)]
 
-mod counter;
 mod events;
 mod gauge;
 mod histogram;
@@ -19,6 +18,7 @@ mod records;
 use crate::clock::Clock;
 use crate::context::EngineContext;
 use crate::desc::MetricDesc;
+use crate::kind::counter::CounterSnapshot;
 use crate::registry::{Entry, Registry};
 use crate::snapshot::*;
 use crate::sync::Arc;
@@ -45,7 +45,7 @@ pub(crate) trait Collect: Send {
 /// The collector of a registered metric (the one place that maps kinds to collectors).
 fn collector(entry: &Entry, slots: usize) -> Box<dyn Collect> {
     match entry {
-        Entry::Counter(core) => Box::new(counter::CounterCollector::new(core.clone())),
+        Entry::Counter(core) => crate::kind::counter::collector(core.clone(), slots),
         Entry::Gauge(core) => Box::new(gauge::GaugeCollector::new(core.clone(), slots)),
         Entry::Histogram(core) => Box::new(histogram::HistogramCollector::new(core.clone(), slots)),
         Entry::Events(core) => Box::new(events::EventsCollector::new(core.clone(), slots)),

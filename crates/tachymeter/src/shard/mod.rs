@@ -25,14 +25,14 @@
 //! each ordering argument is in one place.
 #![deny(unsafe_code)]
 
-mod counter;
 mod events;
 mod gauge;
 mod histogram;
 mod records;
 mod total;
 
-pub(crate) use counter::CounterShard;
+pub(crate) use total::WideTotal;
+
 pub(crate) use events::EventShard;
 pub(crate) use gauge::{GaugeRead, GaugeShard};
 pub(crate) use histogram::HistShard;

@@ -1,0 +1,4 @@
+//! Metric kinds: one directory per kind.
+#![deny(unsafe_code)]
+
+pub(crate) mod counter;
