@@ -58,7 +58,7 @@ MUTANTS = {
          "b.store(b.load(Ordering::Relaxed) + 1, Ordering::Relaxed);"),
     ]),
     "gauge-no-seqlock": ("gauge_set_is_never_torn", [
-        (S + "shard/gauge.rs", "            if s1 == s2 {", "            if s1 == s2 || s1 != s2 {"),
+        (S + "kind/gauge/shard.rs", "            if s1 == s2 {", "            if s1 == s2 || s1 != s2 {"),
     ]),
     "family-no-recheck": ("family_first_use_makes_one_series", [
         (S + "family.rs",

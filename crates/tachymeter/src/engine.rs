@@ -8,7 +8,7 @@ use crate::desc::MetricDesc;
 use crate::desc::{clip, HistogramConfig, MetricKind, Opts, RegisterError};
 use crate::local::LocalRecorder;
 use crate::metric::Core;
-use crate::metric::{EventLog, EventParams, Gauge, HistParams, Histogram, RecordLog};
+use crate::metric::{EventLog, EventParams, HistParams, Histogram, RecordLog};
 use crate::registry::{Limits, Registered, Registry};
 use crate::slots::SlotTable;
 use crate::snapshot::Snapshot;
@@ -354,13 +354,6 @@ impl Shared {
         })
     }
 
-    /// A gauge of this engine that belongs to no registry.
-    pub(crate) fn unregistered_gauge(&self) -> Gauge {
-        Gauge {
-            core: self.unregistered(()),
-        }
-    }
-
     /// A histogram (default configuration) of this engine that belongs to no registry.
     pub(crate) fn unregistered_histogram(&self) -> Histogram {
         let layout = HistogramConfig::default()
@@ -381,12 +374,6 @@ impl Shared {
         EventLog {
             core: self.unregistered(EventParams { capacity: 1 }),
         }
-    }
-
-    /// Registers (or finds) a gauge.
-    pub(crate) fn gauge(&self, opts: Opts) -> Result<Gauge, RegisterError> {
-        let core = self.register(opts, None, |_| ())?;
-        Ok(Gauge { core })
     }
 
     /// Registers (or finds) a histogram with `cfg`. Every label set of one name must use the
@@ -518,11 +505,6 @@ impl Engine {
         EngineBuilder::default()
     }
 
-    /// Registers (or finds) a gauge.
-    pub fn gauge(&self, opts: impl Into<Opts>) -> Result<Gauge, RegisterError> {
-        self.shared.gauge(opts.into())
-    }
-
     /// Registers (or finds) a histogram with the default [`HistogramConfig`].
     pub fn histogram(&self, opts: impl Into<Opts>) -> Result<Histogram, RegisterError> {
         self.histogram_with(opts, HistogramConfig::default())
@@ -556,15 +538,6 @@ impl Engine {
         labels: &[&str],
     ) -> Result<crate::RecordsFamily, RegisterError> {
         self.shared.records_family(opts.into(), labels)
-    }
-
-    /// Declares a gauge family (see [`counter_family`](Self::counter_family)).
-    pub fn gauge_family(
-        &self,
-        opts: impl Into<Opts>,
-        labels: &[&str],
-    ) -> Result<crate::GaugeFamily, RegisterError> {
-        self.shared.gauge_family(opts.into(), labels)
     }
 
     /// Declares a histogram family with the default configuration.

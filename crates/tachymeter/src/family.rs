@@ -18,7 +18,7 @@
 
 use crate::desc::{HistogramConfig, MetricKind, Opts, RegisterError};
 use crate::engine::Shared;
-use crate::metric::{EventLog, Gauge, Histogram, RecordLog};
+use crate::metric::{EventLog, Histogram, RecordLog};
 use crate::shard_array::ShardArray;
 use crate::sync::{lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use std::hash::BuildHasher;
@@ -26,8 +26,6 @@ use std::hash::BuildHasher;
 /// The label value every label of a family's overflow series carries.
 pub const OVERFLOW_VALUE: &str = "__overflow__";
 
-/// A gauge family: see [`Family`].
-pub type GaugeFamily = Family<Gauge>;
 /// A histogram family: see [`Family`].
 pub type HistogramFamily = Family<Histogram>;
 /// An event-log family: see [`Family`].
@@ -402,14 +400,6 @@ pub trait FamilyRecord<V> {
     fn family_record(&self, v: V);
 }
 
-impl FamilyRecord<f64> for Gauge {
-    /// Sets the value.
-    #[inline]
-    fn family_record(&self, v: f64) {
-        self.set(v);
-    }
-}
-
 impl FamilyRecord<u64> for Histogram {
     /// Records `v`.
     #[inline]
@@ -423,17 +413,6 @@ impl FamilyRecord<u32> for EventLog {
     #[inline]
     fn family_record(&self, v: u32) {
         self.record(v);
-    }
-}
-
-impl KindOps<Gauge> {
-    pub(crate) fn gauge() -> Self {
-        KindOps {
-            register: |s, o, _| s.gauge(o),
-            unregistered: Shared::unregistered_gauge,
-            set_removed: |h: &Gauge, removed| h.core.set_removed(removed),
-            reset: Gauge::reset,
-        }
     }
 }
 
@@ -491,21 +470,6 @@ impl Shared {
             MetricKind::Records,
             None,
             KindOps::records(),
-        )
-    }
-
-    pub(crate) fn gauge_family(
-        self: &Arc<Self>,
-        opts: Opts,
-        labels: &[&str],
-    ) -> Result<GaugeFamily, RegisterError> {
-        Family::new(
-            self,
-            opts,
-            labels,
-            MetricKind::Gauge,
-            None,
-            KindOps::gauge(),
         )
     }
 

@@ -73,20 +73,20 @@ pub use desc::{
 };
 pub use engine::{limits, BuildError, Engine, EngineBuilder, Health};
 pub use family::{
-    EventsFamily, Family, FamilyRecord, GaugeFamily, HistogramFamily, RecordsFamily, OVERFLOW_VALUE,
+    EventsFamily, Family, FamilyRecord, HistogramFamily, RecordsFamily, OVERFLOW_VALUE,
 };
 #[cfg(not(loom))]
 pub use global::{__private, global};
 pub use history::{GaugeRange, HistoryConfig, Range, RangeStats, Tier};
 pub use kind::counter::{Counter, CounterFamily, CounterSnapshot, LocalCounter};
+pub use kind::gauge::{Gauge, GaugeFamily, GaugeSnapshot, LocalGauge};
 pub use local::LocalRecorder;
 pub use metric::{
-    EventLog, Gauge, Histogram, LocalEventLog, LocalGauge, LocalHistogram, LocalTimer, RecordLog,
-    Timer,
+    EventLog, Histogram, LocalEventLog, LocalHistogram, LocalTimer, RecordLog, Timer,
 };
 pub use snapshot::{
-    Event, EventsSnapshot, GaugeSnapshot, HistogramSnapshot, MetricSnapshot, MetricValue, Record,
-    RecordsSnapshot, Snapshot, Stats,
+    Event, EventsSnapshot, HistogramSnapshot, MetricSnapshot, MetricValue, Record, RecordsSnapshot,
+    Snapshot, Stats,
 };
 pub use tachymeter_histogram as histogram;
 pub use tachymeter_histogram::HistogramData;

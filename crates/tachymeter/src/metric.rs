@@ -9,7 +9,7 @@
 use crate::context::EngineContext;
 use crate::desc::MetricDesc;
 use crate::local::{slot_for, LocalRecorder};
-use crate::shard::{EventShard, GaugeShard, HistShard, RecordShard};
+use crate::shard::{EventShard, HistShard, RecordShard};
 use crate::shard_array::ShardArray;
 use crate::slots::SlotId;
 use crate::sync::{Arc, AtomicBool, Ordering};
@@ -101,18 +101,9 @@ pub(crate) struct EventParams {
     pub(crate) capacity: usize,
 }
 
-pub(crate) type GaugeCore = Core<GaugeShard>;
 pub(crate) type HistogramCore = Core<HistShard, HistParams>;
 pub(crate) type EventsCore = Core<EventShard, EventParams>;
 pub(crate) type RecordsCore = Core<RecordShard, EventParams>;
-
-impl GaugeCore {
-    #[inline]
-    fn shard(&self, slot: SlotId) -> &GaugeShard {
-        self.shards
-            .get_or_init(slot.index as usize, GaugeShard::new)
-    }
-}
 
 impl HistogramCore {
     #[inline]
@@ -190,70 +181,6 @@ impl RecordLog {
         let slot = slot_for(c.engine_id, &c.context);
         c.shard(slot)
             .record(c.context.clock.raw(), fields, slot.shared);
-    }
-
-    /// The metric's description.
-    pub fn desc(&self) -> &MetricDesc {
-        &self.core.desc
-    }
-}
-
-/// An `f64` gauge.
-///
-/// Each thread writes its own shard; the aggregator combines them: the value is the most recent
-/// `set` (by clock stamp, across threads) plus every `add`/`sub` that came after it. A `set` on
-/// one thread and `add`s on other threads within the same aggregation interval are ordered as
-/// "set first". NaN and infinite inputs are rejected and counted.
-///
-/// ```
-/// let engine = tachymeter::Engine::new();
-/// let depth = engine.gauge("queue_depth").unwrap();
-/// depth.set(10.0);
-/// depth.add(2.5);
-/// depth.sub(0.5);
-/// assert_eq!(engine.flush().gauge("queue_depth").unwrap().value, 12.0);
-/// ```
-#[derive(Clone)]
-#[must_use]
-pub struct Gauge {
-    pub(crate) core: Arc<GaugeCore>,
-}
-
-impl Gauge {
-    /// The value over a time range (min, max, mean and last of what each collection saw, in
-    /// `RangeStats::gauge`), from the aggregator's history (see [`Counter::range`]).
-    pub fn range(&self, range: crate::Range) -> Option<crate::RangeStats> {
-        self.core.range(range)
-    }
-
-    /// Resets the metric: from now on its value is 0 plus what is what is recorded after this call (the
-    /// aggregator takes the shards' current state as the baseline; no shard is written).
-    /// Exporters report the reset time as `_created`, so Prometheus sees a counter reset.
-    /// A cold call: it takes the aggregator's lock.
-    pub fn reset(&self) {
-        self.core.reset();
-    }
-
-    /// Sets the value (costs one clock read for the cross-thread ordering stamp).
-    #[inline]
-    pub fn set(&self, v: f64) {
-        let c = &*self.core;
-        let slot = slot_for(c.engine_id, &c.context);
-        c.shard(slot).set(v, c.context.clock.raw(), slot.shared);
-    }
-
-    /// Adds `d`.
-    #[inline]
-    pub fn add(&self, d: f64) {
-        let c = &*self.core;
-        let slot = slot_for(c.engine_id, &c.context);
-        c.shard(slot).add(d, slot.shared);
-    }
-
-    /// Subtracts `d`.
-    #[inline]
-    pub fn sub(&self, d: f64) {
-        self.add(-d);
     }
 
     /// The metric's description.
@@ -447,35 +374,6 @@ impl EventLog {
     }
 }
 
-/// A gauge view bound to a [`LocalRecorder`]'s slot.
-#[must_use]
-pub struct LocalGauge<'a> {
-    shard: &'a GaugeShard,
-    clock: &'a crate::Clock,
-    shared: bool,
-    _not_send: PhantomData<*const ()>,
-}
-
-impl LocalGauge<'_> {
-    /// Sets the value.
-    #[inline]
-    pub fn set(&self, v: f64) {
-        self.shard.set(v, self.clock.raw(), self.shared);
-    }
-
-    /// Adds `d`.
-    #[inline]
-    pub fn add(&self, d: f64) {
-        self.shard.add(d, self.shared);
-    }
-
-    /// Subtracts `d`.
-    #[inline]
-    pub fn sub(&self, d: f64) {
-        self.shard.add(-d, self.shared);
-    }
-}
-
 /// A histogram view bound to a [`LocalRecorder`]'s slot.
 #[must_use]
 pub struct LocalHistogram<'a> {
@@ -569,17 +467,6 @@ impl LocalEventLog<'_> {
 }
 
 impl LocalRecorder {
-    /// A view of `g` that records into this recorder's slot.
-    pub fn gauge<'a>(&'a self, g: &'a Gauge) -> LocalGauge<'a> {
-        let slot = self.slot_for(g.core.engine_id, &g.core.context);
-        LocalGauge {
-            shard: g.core.shard(slot),
-            clock: &g.core.context.clock,
-            shared: slot.shared,
-            _not_send: PhantomData,
-        }
-    }
-
     /// A view of `h` that records into this recorder's slot.
     pub fn histogram<'a>(&'a self, h: &'a Histogram) -> LocalHistogram<'a> {
         let slot = self.slot_for(h.core.engine_id, &h.core.context);
@@ -617,4 +504,4 @@ macro_rules! debug_handle {
     )*};
 }
 pub(crate) use debug_handle;
-debug_handle!(Gauge, Histogram, EventLog, RecordLog);
+debug_handle!(Histogram, EventLog, RecordLog);

@@ -13,7 +13,8 @@ use crate::desc::{
     clip, exposed_names, validate, HistogramConfig, MetricDesc, MetricKind, Opts, RegisterError,
 };
 use crate::kind::counter::CounterCore;
-use crate::metric::{EventsCore, GaugeCore, HistogramCore, RecordsCore};
+use crate::kind::gauge::GaugeCore;
+use crate::metric::{EventsCore, HistogramCore, RecordsCore};
 use crate::sync::{lock, Arc, Mutex};
 use std::collections::HashMap;
 

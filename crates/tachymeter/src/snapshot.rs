@@ -3,6 +3,7 @@
 
 use crate::desc::{MetricDesc, MetricKind};
 use crate::kind::counter::CounterSnapshot;
+use crate::kind::gauge::GaugeSnapshot;
 use crate::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tachymeter_histogram::HistogramData;
@@ -58,14 +59,6 @@ pub struct Event {
     pub code: u32,
     /// The payload recorded with it.
     pub payload: u32,
-}
-
-/// A gauge's value.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct GaugeSnapshot {
-    /// The combined value (see [`Gauge`](crate::Gauge)).
-    pub value: f64,
 }
 
 /// A histogram's statistics: cumulative, last interval, rolling window, recent raw samples.
@@ -287,14 +280,6 @@ impl Snapshot {
     /// The metric with `name` and exactly `labels` (any order).
     pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<&MetricSnapshot> {
         self.position(name, labels).map(|i| &self.metrics[i])
-    }
-
-    /// The unlabelled gauge `name`.
-    pub fn gauge(&self, name: &str) -> Option<&GaugeSnapshot> {
-        match &self.get(name, &[])?.value {
-            MetricValue::Gauge(g) => Some(g),
-            _ => None,
-        }
     }
 
     /// The unlabelled histogram `name`.

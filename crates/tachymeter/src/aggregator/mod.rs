@@ -11,7 +11,6 @@
 #![deny(unsafe_code)]
 
 mod events;
-mod gauge;
 mod histogram;
 mod records;
 
@@ -19,6 +18,7 @@ use crate::clock::Clock;
 use crate::context::EngineContext;
 use crate::desc::MetricDesc;
 use crate::kind::counter::CounterSnapshot;
+use crate::kind::gauge::GaugeSnapshot;
 use crate::registry::{Entry, Registry};
 use crate::snapshot::*;
 use crate::sync::Arc;
@@ -46,7 +46,7 @@ pub(crate) trait Collect: Send {
 fn collector(entry: &Entry, slots: usize) -> Box<dyn Collect> {
     match entry {
         Entry::Counter(core) => crate::kind::counter::collector(core.clone(), slots),
-        Entry::Gauge(core) => Box::new(gauge::GaugeCollector::new(core.clone(), slots)),
+        Entry::Gauge(core) => crate::kind::gauge::collector(core.clone(), slots),
         Entry::Histogram(core) => Box::new(histogram::HistogramCollector::new(core.clone(), slots)),
         Entry::Events(core) => Box::new(events::EventsCollector::new(core.clone(), slots)),
         Entry::Records(core) => Box::new(records::RecordsCollector::new(core.clone(), slots)),

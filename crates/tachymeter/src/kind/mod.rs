@@ -2,3 +2,4 @@
 #![deny(unsafe_code)]
 
 pub(crate) mod counter;
+pub(crate) mod gauge;

@@ -26,7 +26,6 @@
 #![deny(unsafe_code)]
 
 mod events;
-mod gauge;
 mod histogram;
 mod records;
 mod total;
@@ -34,7 +33,6 @@ mod total;
 pub(crate) use total::WideTotal;
 
 pub(crate) use events::EventShard;
-pub(crate) use gauge::{GaugeRead, GaugeShard};
 pub(crate) use histogram::HistShard;
 pub(crate) use records::{RecordShard, RECORD_WORDS};
 
