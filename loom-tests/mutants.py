@@ -50,10 +50,10 @@ MUTANTS = {
          "        drop(agg);\n        let previous = self.cell.swap(snap.clone());\n        lock(&self.agg).set_spare(previous);"),
     ]),
     "relaxed-bucket": ("writer_aggregator_reader", [
-        (S + "shard/histogram.rs",
+        (S + "kind/histogram/shard.rs",
          "*d += b.load(Ordering::Acquire);",
          "*d += b.load(Ordering::Relaxed);"),
-        (S + "shard/histogram.rs",
+        (S + "kind/histogram/shard.rs",
          "b.store(b.load(Ordering::Relaxed) + 1, Ordering::Release);",
          "b.store(b.load(Ordering::Relaxed) + 1, Ordering::Relaxed);"),
     ]),

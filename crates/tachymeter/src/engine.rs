@@ -5,10 +5,10 @@ use crate::aggregator::Aggregator;
 use crate::clock::Clock;
 use crate::context::EngineContext;
 use crate::desc::MetricDesc;
-use crate::desc::{clip, HistogramConfig, MetricKind, Opts, RegisterError};
+use crate::desc::{HistogramConfig, MetricKind, Opts, RegisterError};
 use crate::local::LocalRecorder;
 use crate::metric::Core;
-use crate::metric::{EventLog, EventParams, HistParams, Histogram, RecordLog};
+use crate::metric::{EventLog, EventParams, RecordLog};
 use crate::registry::{Limits, Registered, Registry};
 use crate::slots::SlotTable;
 use crate::snapshot::Snapshot;
@@ -354,48 +354,11 @@ impl Shared {
         })
     }
 
-    /// A histogram (default configuration) of this engine that belongs to no registry.
-    pub(crate) fn unregistered_histogram(&self) -> Histogram {
-        let layout = HistogramConfig::default()
-            .layout()
-            .unwrap_or_else(|_| unreachable!("the default layout is valid"));
-        let params = HistParams {
-            layout,
-            recent: 0,
-            scale: 1.0,
-        };
-        Histogram {
-            core: self.unregistered(params),
-        }
-    }
-
     /// An event log (ring of 1) of this engine that belongs to no registry.
     pub(crate) fn unregistered_events(&self) -> EventLog {
         EventLog {
             core: self.unregistered(EventParams { capacity: 1 }),
         }
-    }
-
-    /// Registers (or finds) a histogram with `cfg`. Every label set of one name must use the
-    /// same configuration.
-    pub(crate) fn histogram(
-        &self,
-        opts: Opts,
-        cfg: HistogramConfig,
-    ) -> Result<Histogram, RegisterError> {
-        let layout = cfg
-            .layout()
-            .map_err(|reason| RegisterError::InvalidConfig {
-                name: clip(opts.name()),
-                reason,
-            })?;
-        let recent = cfg.recent;
-        let core = self.register(opts, Some(cfg), |desc| HistParams {
-            layout,
-            recent,
-            scale: desc.unit_kind().steps_per_unit(),
-        })?;
-        Ok(Histogram { core })
     }
 
     /// Registers (or finds) an event log with the engine's events capacity.
@@ -505,21 +468,6 @@ impl Engine {
         EngineBuilder::default()
     }
 
-    /// Registers (or finds) a histogram with the default [`HistogramConfig`].
-    pub fn histogram(&self, opts: impl Into<Opts>) -> Result<Histogram, RegisterError> {
-        self.histogram_with(opts, HistogramConfig::default())
-    }
-
-    /// Registers (or finds) a histogram with `cfg`. Every label set of one name must use the
-    /// same configuration.
-    pub fn histogram_with(
-        &self,
-        opts: impl Into<Opts>,
-        cfg: HistogramConfig,
-    ) -> Result<Histogram, RegisterError> {
-        self.shared.histogram(opts.into(), cfg)
-    }
-
     /// Registers (or finds) an event log with the engine's events capacity.
     pub fn events(&self, opts: impl Into<Opts>) -> Result<EventLog, RegisterError> {
         self.shared.events(opts.into())
@@ -538,25 +486,6 @@ impl Engine {
         labels: &[&str],
     ) -> Result<crate::RecordsFamily, RegisterError> {
         self.shared.records_family(opts.into(), labels)
-    }
-
-    /// Declares a histogram family with the default configuration.
-    pub fn histogram_family(
-        &self,
-        opts: impl Into<Opts>,
-        labels: &[&str],
-    ) -> Result<crate::HistogramFamily, RegisterError> {
-        self.histogram_family_with(opts, labels, HistogramConfig::default())
-    }
-
-    /// Declares a histogram family whose series all use `cfg`.
-    pub fn histogram_family_with(
-        &self,
-        opts: impl Into<Opts>,
-        labels: &[&str],
-        cfg: HistogramConfig,
-    ) -> Result<crate::HistogramFamily, RegisterError> {
-        self.shared.histogram_family(opts.into(), labels, cfg)
     }
 
     /// Declares an event-log family (see [`counter_family`](Self::counter_family)).

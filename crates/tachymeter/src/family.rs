@@ -18,7 +18,7 @@
 
 use crate::desc::{HistogramConfig, MetricKind, Opts, RegisterError};
 use crate::engine::Shared;
-use crate::metric::{EventLog, Histogram, RecordLog};
+use crate::metric::{EventLog, RecordLog};
 use crate::shard_array::ShardArray;
 use crate::sync::{lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use std::hash::BuildHasher;
@@ -26,8 +26,6 @@ use std::hash::BuildHasher;
 /// The label value every label of a family's overflow series carries.
 pub const OVERFLOW_VALUE: &str = "__overflow__";
 
-/// A histogram family: see [`Family`].
-pub type HistogramFamily = Family<Histogram>;
 /// An event-log family: see [`Family`].
 pub type EventsFamily = Family<EventLog>;
 /// A record-log family: see [`Family`].
@@ -400,30 +398,11 @@ pub trait FamilyRecord<V> {
     fn family_record(&self, v: V);
 }
 
-impl FamilyRecord<u64> for Histogram {
-    /// Records `v`.
-    #[inline]
-    fn family_record(&self, v: u64) {
-        self.record(v);
-    }
-}
-
 impl FamilyRecord<u32> for EventLog {
     /// Records an event with code `v`.
     #[inline]
     fn family_record(&self, v: u32) {
         self.record(v);
-    }
-}
-
-impl KindOps<Histogram> {
-    pub(crate) fn histogram() -> Self {
-        KindOps {
-            register: |s, o, c| s.histogram(o, c.clone().unwrap_or_default()),
-            unregistered: Shared::unregistered_histogram,
-            set_removed: |h: &Histogram, removed| h.core.set_removed(removed),
-            reset: Histogram::reset,
-        }
     }
 }
 
@@ -470,28 +449,6 @@ impl Shared {
             MetricKind::Records,
             None,
             KindOps::records(),
-        )
-    }
-
-    pub(crate) fn histogram_family(
-        self: &Arc<Self>,
-        opts: Opts,
-        labels: &[&str],
-        cfg: HistogramConfig,
-    ) -> Result<HistogramFamily, RegisterError> {
-        // Check the configuration once, so that series registration cannot fail on it.
-        cfg.layout()
-            .map_err(|reason| RegisterError::InvalidConfig {
-                name: crate::desc::clip(opts.name()),
-                reason,
-            })?;
-        Family::new(
-            self,
-            opts,
-            labels,
-            MetricKind::Histogram,
-            Some(cfg),
-            KindOps::histogram(),
         )
     }
 

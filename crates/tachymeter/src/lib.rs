@@ -72,21 +72,19 @@ pub use desc::{
     MetricKind, Opts, RegisterError, Unit,
 };
 pub use engine::{limits, BuildError, Engine, EngineBuilder, Health};
-pub use family::{
-    EventsFamily, Family, FamilyRecord, HistogramFamily, RecordsFamily, OVERFLOW_VALUE,
-};
+pub use family::{EventsFamily, Family, FamilyRecord, RecordsFamily, OVERFLOW_VALUE};
 #[cfg(not(loom))]
 pub use global::{__private, global};
 pub use history::{GaugeRange, HistoryConfig, Range, RangeStats, Tier};
 pub use kind::counter::{Counter, CounterFamily, CounterSnapshot, LocalCounter};
 pub use kind::gauge::{Gauge, GaugeFamily, GaugeSnapshot, LocalGauge};
-pub use local::LocalRecorder;
-pub use metric::{
-    EventLog, Histogram, LocalEventLog, LocalHistogram, LocalTimer, RecordLog, Timer,
+pub use kind::histogram::{
+    Histogram, HistogramFamily, HistogramSnapshot, LocalHistogram, LocalTimer, Timer,
 };
+pub use local::LocalRecorder;
+pub use metric::{EventLog, LocalEventLog, RecordLog};
 pub use snapshot::{
-    Event, EventsSnapshot, HistogramSnapshot, MetricSnapshot, MetricValue, Record, RecordsSnapshot,
-    Snapshot, Stats,
+    Event, EventsSnapshot, MetricSnapshot, MetricValue, Record, RecordsSnapshot, Snapshot, Stats,
 };
 pub use tachymeter_histogram as histogram;
 pub use tachymeter_histogram::HistogramData;

@@ -14,7 +14,8 @@ use crate::desc::{
 };
 use crate::kind::counter::CounterCore;
 use crate::kind::gauge::GaugeCore;
-use crate::metric::{EventsCore, HistogramCore, RecordsCore};
+use crate::kind::histogram::HistogramCore;
+use crate::metric::{EventsCore, RecordsCore};
 use crate::sync::{lock, Arc, Mutex};
 use std::collections::HashMap;
 

@@ -4,9 +4,9 @@
 use crate::desc::{MetricDesc, MetricKind};
 use crate::kind::counter::CounterSnapshot;
 use crate::kind::gauge::GaugeSnapshot;
+use crate::kind::histogram::HistogramSnapshot;
 use crate::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tachymeter_histogram::HistogramData;
 
 /// Engine-wide health counters: everything that was rejected, clamped or dropped is visible here.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -59,72 +59,6 @@ pub struct Event {
     pub code: u32,
     /// The payload recorded with it.
     pub payload: u32,
-}
-
-/// A histogram's statistics: cumulative, last interval, rolling window, recent raw samples.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct HistogramSnapshot {
-    /// Everything recorded since the start (or since the last reset); `min`/`max` exact
-    /// (after a reset: bucket bounds).
-    pub cumulative: HistogramData,
-    /// The last interval only; `min`/`max` are bucket bounds.
-    pub interval: HistogramData,
-    /// The last `window` intervals merged; `min`/`max` are bucket bounds.
-    pub window: HistogramData,
-    /// Time covered by `window`.
-    pub window_duration: Duration,
-    /// `window.count()` per second.
-    pub throughput: f64,
-    /// Highest per-interval count per second within the window.
-    pub peak_throughput: f64,
-    /// `cumulative.count()` per second since the engine started (or since the last reset).
-    pub avg_throughput: f64,
-    /// Highest per-interval count per second since the engine started (or the last reset).
-    pub max_throughput: f64,
-    /// The most recent raw samples (if `HistogramConfig::recent` > 0), oldest first; samples
-    /// of different threads within one interval are grouped by thread.
-    pub recent: Vec<u64>,
-    /// NaN/infinite/negative `record_f64` inputs.
-    pub rejected: u64,
-    /// Values outside the configured range (counted in an edge bucket).
-    pub saturated: u64,
-    /// Positive `record_f64` values below half a step of the resolution (recorded as 0).
-    pub below_resolution: u64,
-    /// Steps of the data above per unit of the metric
-    /// ([`Unit::steps_per_unit`](crate::Unit::steps_per_unit)): `1e9` for `seconds`, whose data
-    /// are nanoseconds; `1` for bytes and unit-less histograms.
-    pub steps_per_unit: f64,
-}
-
-impl HistogramSnapshot {
-    /// `steps` (a quantile, mean, min, max or sum of the data above) in the metric's unit.
-    ///
-    /// ```
-    /// let engine = tachymeter::Engine::builder().background(false).build().unwrap();
-    /// let h = engine.histogram(tachymeter::Opts::new("step").unit("seconds")).unwrap();
-    /// h.record_f64(0.0123);
-    /// let snap = engine.flush();
-    /// let hs = snap.histogram("step").unwrap();
-    /// assert_eq!(hs.cumulative.sum(), 12_300_000); // nanoseconds
-    /// assert_eq!(hs.in_unit(hs.cumulative.sum() as f64), 0.0123);
-    /// ```
-    pub fn in_unit(&self, steps: f64) -> f64 {
-        steps / self.steps_per_unit
-    }
-}
-
-impl HistogramSnapshot {
-    /// The exact `q`-quantile (nearest rank) of the recent raw samples.
-    pub fn recent_quantile(&self, q: f64) -> Option<u64> {
-        if self.recent.is_empty() || !(0.0..=1.0).contains(&q) {
-            return None;
-        }
-        let mut v = self.recent.clone();
-        v.sort_unstable();
-        let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
-        Some(v[rank - 1])
-    }
 }
 
 /// An event log's statistics.
@@ -280,14 +214,6 @@ impl Snapshot {
     /// The metric with `name` and exactly `labels` (any order).
     pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<&MetricSnapshot> {
         self.position(name, labels).map(|i| &self.metrics[i])
-    }
-
-    /// The unlabelled histogram `name`.
-    pub fn histogram(&self, name: &str) -> Option<&HistogramSnapshot> {
-        match &self.get(name, &[])?.value {
-            MetricValue::Histogram(h) => Some(h),
-            _ => None,
-        }
     }
 
     /// The unlabelled record log `name`.

@@ -3,3 +3,4 @@
 
 pub(crate) mod counter;
 pub(crate) mod gauge;
+pub(crate) mod histogram;

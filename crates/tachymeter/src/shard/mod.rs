@@ -26,14 +26,12 @@
 #![deny(unsafe_code)]
 
 mod events;
-mod histogram;
 mod records;
 mod total;
 
 pub(crate) use total::WideTotal;
 
 pub(crate) use events::EventShard;
-pub(crate) use histogram::HistShard;
 pub(crate) use records::{RecordShard, RECORD_WORDS};
 
 use crate::sync::{AtomicU64, Ordering};
