@@ -8,7 +8,7 @@ use crate::desc::MetricDesc;
 use crate::desc::{HistogramConfig, MetricKind, Opts, RegisterError};
 use crate::local::LocalRecorder;
 use crate::metric::Core;
-use crate::metric::{EventLog, EventParams, RecordLog};
+use crate::metric::{RecordLog, RingParams};
 use crate::registry::{Limits, Registered, Registry};
 use crate::slots::SlotTable;
 use crate::snapshot::Snapshot;
@@ -354,31 +354,17 @@ impl Shared {
         })
     }
 
-    /// An event log (ring of 1) of this engine that belongs to no registry.
-    pub(crate) fn unregistered_events(&self) -> EventLog {
-        EventLog {
-            core: self.unregistered(EventParams { capacity: 1 }),
-        }
-    }
-
-    /// Registers (or finds) an event log with the engine's events capacity.
-    pub(crate) fn events(&self, opts: Opts) -> Result<EventLog, RegisterError> {
-        let capacity = self.events_capacity();
-        let core = self.register(opts, None, |_| EventParams { capacity })?;
-        Ok(EventLog { core })
-    }
-
     /// Registers (or finds) a record log with the engine's events capacity.
     pub(crate) fn records(&self, opts: Opts) -> Result<RecordLog, RegisterError> {
         let capacity = self.events_capacity();
-        let core = self.register(opts, None, |_| EventParams { capacity })?;
+        let core = self.register(opts, None, |_| RingParams { capacity })?;
         Ok(RecordLog { core })
     }
 
     /// A record log (ring of 1) of this engine that belongs to no registry.
     pub(crate) fn unregistered_records(&self) -> RecordLog {
         RecordLog {
-            core: self.unregistered(EventParams { capacity: 1 }),
+            core: self.unregistered(RingParams { capacity: 1 }),
         }
     }
 
@@ -468,11 +454,6 @@ impl Engine {
         EngineBuilder::default()
     }
 
-    /// Registers (or finds) an event log with the engine's events capacity.
-    pub fn events(&self, opts: impl Into<Opts>) -> Result<EventLog, RegisterError> {
-        self.shared.events(opts.into())
-    }
-
     /// Registers (or finds) a record log (see [`RecordLog`]) whose per-thread rings hold the
     /// engine's `events_capacity` records.
     pub fn record_log(&self, opts: impl Into<Opts>) -> Result<RecordLog, RegisterError> {
@@ -486,15 +467,6 @@ impl Engine {
         labels: &[&str],
     ) -> Result<crate::RecordsFamily, RegisterError> {
         self.shared.records_family(opts.into(), labels)
-    }
-
-    /// Declares an event-log family (see [`counter_family`](Self::counter_family)).
-    pub fn events_family(
-        &self,
-        opts: impl Into<Opts>,
-        labels: &[&str],
-    ) -> Result<crate::EventsFamily, RegisterError> {
-        self.shared.events_family(opts.into(), labels)
     }
 
     /// The engine's shared state (for families and the macros).

@@ -18,7 +18,7 @@
 
 use crate::desc::{HistogramConfig, MetricKind, Opts, RegisterError};
 use crate::engine::Shared;
-use crate::metric::{EventLog, RecordLog};
+use crate::metric::RecordLog;
 use crate::shard_array::ShardArray;
 use crate::sync::{lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use std::hash::BuildHasher;
@@ -26,8 +26,6 @@ use std::hash::BuildHasher;
 /// The label value every label of a family's overflow series carries.
 pub const OVERFLOW_VALUE: &str = "__overflow__";
 
-/// An event-log family: see [`Family`].
-pub type EventsFamily = Family<EventLog>;
 /// A record-log family: see [`Family`].
 pub type RecordsFamily = Family<RecordLog>;
 
@@ -398,25 +396,6 @@ pub trait FamilyRecord<V> {
     fn family_record(&self, v: V);
 }
 
-impl FamilyRecord<u32> for EventLog {
-    /// Records an event with code `v`.
-    #[inline]
-    fn family_record(&self, v: u32) {
-        self.record(v);
-    }
-}
-
-impl KindOps<EventLog> {
-    pub(crate) fn events() -> Self {
-        KindOps {
-            register: |s, o, _| s.events(o),
-            unregistered: Shared::unregistered_events,
-            set_removed: |h: &EventLog, removed| h.core.set_removed(removed),
-            reset: EventLog::reset,
-        }
-    }
-}
-
 impl KindOps<RecordLog> {
     pub(crate) fn records() -> Self {
         KindOps {
@@ -449,21 +428,6 @@ impl Shared {
             MetricKind::Records,
             None,
             KindOps::records(),
-        )
-    }
-
-    pub(crate) fn events_family(
-        self: &Arc<Self>,
-        opts: Opts,
-        labels: &[&str],
-    ) -> Result<EventsFamily, RegisterError> {
-        Family::new(
-            self,
-            opts,
-            labels,
-            MetricKind::Events,
-            None,
-            KindOps::events(),
         )
     }
 }

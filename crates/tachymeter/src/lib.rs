@@ -72,20 +72,19 @@ pub use desc::{
     MetricKind, Opts, RegisterError, Unit,
 };
 pub use engine::{limits, BuildError, Engine, EngineBuilder, Health};
-pub use family::{EventsFamily, Family, FamilyRecord, RecordsFamily, OVERFLOW_VALUE};
+pub use family::{Family, FamilyRecord, RecordsFamily, OVERFLOW_VALUE};
 #[cfg(not(loom))]
 pub use global::{__private, global};
 pub use history::{GaugeRange, HistoryConfig, Range, RangeStats, Tier};
 pub use kind::counter::{Counter, CounterFamily, CounterSnapshot, LocalCounter};
+pub use kind::events::{Event, EventLog, EventsFamily, EventsSnapshot, LocalEventLog};
 pub use kind::gauge::{Gauge, GaugeFamily, GaugeSnapshot, LocalGauge};
 pub use kind::histogram::{
     Histogram, HistogramFamily, HistogramSnapshot, LocalHistogram, LocalTimer, Timer,
 };
 pub use local::LocalRecorder;
-pub use metric::{EventLog, LocalEventLog, RecordLog};
-pub use snapshot::{
-    Event, EventsSnapshot, MetricSnapshot, MetricValue, Record, RecordsSnapshot, Snapshot, Stats,
-};
+pub use metric::RecordLog;
+pub use snapshot::{MetricSnapshot, MetricValue, Record, RecordsSnapshot, Snapshot, Stats};
 pub use tachymeter_histogram as histogram;
 pub use tachymeter_histogram::HistogramData;
 

@@ -8,13 +8,12 @@
 
 use crate::context::EngineContext;
 use crate::desc::MetricDesc;
-use crate::local::{slot_for, LocalRecorder};
-use crate::shard::{EventShard, RecordShard};
+use crate::local::slot_for;
+use crate::shard::RecordShard;
 use crate::shard_array::ShardArray;
 use crate::slots::SlotId;
 use crate::sync::{Arc, AtomicBool, Ordering};
 use crossbeam_utils::CachePadded;
-use std::marker::PhantomData;
 
 /// What every handle of one metric shares: its identity, its engine, one lazily allocated
 /// shard per thread slot, and the kind's own parameters `P`.
@@ -86,22 +85,13 @@ impl<S, P> Core<S, P> {
     }
 }
 
-/// An event log's per-thread ring capacity.
-pub(crate) struct EventParams {
+/// A ring-backed log's per-thread ring capacity (event logs and record logs: the engine's
+/// `events_capacity`).
+pub(crate) struct RingParams {
     pub(crate) capacity: usize,
 }
 
-pub(crate) type EventsCore = Core<EventShard, EventParams>;
-pub(crate) type RecordsCore = Core<RecordShard, EventParams>;
-
-impl EventsCore {
-    #[inline]
-    fn shard(&self, slot: SlotId) -> &EventShard {
-        self.shards.get_or_init(slot.index as usize, || {
-            EventShard::new(self.params.capacity, slot.shared)
-        })
-    }
-}
+pub(crate) type RecordsCore = Core<RecordShard, RingParams>;
 
 impl RecordsCore {
     #[inline]
@@ -169,101 +159,6 @@ impl RecordLog {
     }
 }
 
-/// A log of recent coded events (e.g. errors by kind) with a total count.
-///
-/// Each thread keeps a fixed ring of its most recent events; a full ring overwrites the oldest,
-/// and the snapshot counts what was overwritten before the aggregator saw it.
-///
-/// ```
-/// let engine = tachymeter::Engine::new();
-/// let errors = engine.events("decode_errors").unwrap();
-/// errors.record(3);
-/// errors.record_with(7, 512);
-/// let snap = engine.flush();
-/// let ev = snap.events("decode_errors").unwrap();
-/// assert_eq!(ev.total, 2);
-/// assert_eq!(ev.recent.last().unwrap().payload, 512);
-/// ```
-#[derive(Clone)]
-#[must_use]
-pub struct EventLog {
-    pub(crate) core: Arc<EventsCore>,
-}
-
-impl EventLog {
-    /// Statistics of events over a time range (last N seconds, minutes or hours, or between two
-    /// offsets from the engine's start), from the aggregator's multi-resolution history (see
-    /// [`HistoryConfig`](crate::HistoryConfig) for retention and accuracy). `None` before the
-    /// first collection or for an empty range. Takes the series' history lock, never a
-    /// writer's.
-    pub fn range(&self, range: crate::Range) -> Option<crate::RangeStats> {
-        self.core.range(range)
-    }
-
-    /// Resets the metric: from now on its total and recent events cover what is recorded after this call (the
-    /// aggregator takes the shards' current state as the baseline; no shard is written).
-    /// Exporters report the reset time as `_created`, so Prometheus sees a counter reset.
-    /// A cold call: it takes the aggregator's lock.
-    pub fn reset(&self) {
-        self.core.reset();
-    }
-
-    /// Records an event with `code` and payload 0.
-    #[inline]
-    pub fn record(&self, code: u32) {
-        self.record_with(code, 0);
-    }
-
-    /// Records an event with `code` and `payload`.
-    #[inline]
-    pub fn record_with(&self, code: u32, payload: u32) {
-        let c = &*self.core;
-        let slot = slot_for(c.engine_id, &c.context);
-        c.shard(slot)
-            .record((code as u64) << 32 | payload as u64, slot.shared);
-    }
-
-    /// The metric's description.
-    pub fn desc(&self) -> &MetricDesc {
-        &self.core.desc
-    }
-}
-
-/// An event-log view bound to a [`LocalRecorder`]'s slot.
-#[must_use]
-pub struct LocalEventLog<'a> {
-    shard: &'a EventShard,
-    shared: bool,
-    _not_send: PhantomData<*const ()>,
-}
-
-impl LocalEventLog<'_> {
-    /// Records an event with `code` and `payload`.
-    #[inline]
-    pub fn record_with(&self, code: u32, payload: u32) {
-        self.shard
-            .record((code as u64) << 32 | payload as u64, self.shared);
-    }
-
-    /// Records an event with `code` and payload 0.
-    #[inline]
-    pub fn record(&self, code: u32) {
-        self.record_with(code, 0);
-    }
-}
-
-impl LocalRecorder {
-    /// A view of `e` that records into this recorder's slot.
-    pub fn events<'a>(&'a self, e: &'a EventLog) -> LocalEventLog<'a> {
-        let slot = self.slot_for(e.core.engine_id, &e.core.context);
-        LocalEventLog {
-            shard: e.core.shard(slot),
-            shared: slot.shared,
-            _not_send: PhantomData,
-        }
-    }
-}
-
 /// Implements `Debug` for handles (`name` and `labels` of their core's description).
 macro_rules! debug_handle {
     ($($t:ident),*) => {$(
@@ -278,4 +173,4 @@ macro_rules! debug_handle {
     )*};
 }
 pub(crate) use debug_handle;
-debug_handle!(EventLog, RecordLog);
+debug_handle!(RecordLog);

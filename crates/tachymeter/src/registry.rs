@@ -13,9 +13,10 @@ use crate::desc::{
     clip, exposed_names, validate, HistogramConfig, MetricDesc, MetricKind, Opts, RegisterError,
 };
 use crate::kind::counter::CounterCore;
+use crate::kind::events::EventsCore;
 use crate::kind::gauge::GaugeCore;
 use crate::kind::histogram::HistogramCore;
-use crate::metric::{EventsCore, RecordsCore};
+use crate::metric::RecordsCore;
 use crate::sync::{lock, Arc, Mutex};
 use std::collections::HashMap;
 

@@ -3,6 +3,7 @@
 
 use crate::desc::{MetricDesc, MetricKind};
 use crate::kind::counter::CounterSnapshot;
+use crate::kind::events::EventsSnapshot;
 use crate::kind::gauge::GaugeSnapshot;
 use crate::kind::histogram::HistogramSnapshot;
 use crate::sync::Arc;
@@ -50,29 +51,6 @@ pub struct Stats {
     pub aggregator_panics: u64,
     /// Time the aggregator spent collecting this snapshot.
     pub collect_time: Duration,
-}
-
-/// One recorded event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Event {
-    /// The event code (e.g. an error kind).
-    pub code: u32,
-    /// The payload recorded with it.
-    pub payload: u32,
-}
-
-/// An event log's statistics.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct EventsSnapshot {
-    /// Events recorded since the start or the last reset (exact).
-    pub total: u64,
-    /// Increase during the last interval.
-    pub delta: u64,
-    /// The most recent events, oldest first (grouped by thread within one interval).
-    pub recent: Vec<Event>,
-    /// Events overwritten in a per-thread ring before the aggregator read them.
-    pub overwritten: u64,
 }
 
 /// One entry of a record log.
@@ -220,14 +198,6 @@ impl Snapshot {
     pub fn records(&self, name: &str) -> Option<&RecordsSnapshot> {
         match &self.get(name, &[])?.value {
             MetricValue::Records(r) => Some(r),
-            _ => None,
-        }
-    }
-
-    /// The unlabelled event log `name`.
-    pub fn events(&self, name: &str) -> Option<&EventsSnapshot> {
-        match &self.get(name, &[])?.value {
-            MetricValue::Events(e) => Some(e),
             _ => None,
         }
     }

@@ -10,7 +10,6 @@
 //! never touch it.
 #![deny(unsafe_code)]
 
-mod events;
 mod records;
 
 use crate::clock::Clock;
@@ -47,7 +46,7 @@ fn collector(entry: &Entry, slots: usize) -> Box<dyn Collect> {
         Entry::Counter(core) => crate::kind::counter::collector(core.clone(), slots),
         Entry::Gauge(core) => crate::kind::gauge::collector(core.clone(), slots),
         Entry::Histogram(core) => crate::kind::histogram::collector(core.clone(), slots),
-        Entry::Events(core) => Box::new(events::EventsCollector::new(core.clone(), slots)),
+        Entry::Events(core) => crate::kind::events::collector(core.clone(), slots),
         Entry::Records(core) => Box::new(records::RecordsCollector::new(core.clone(), slots)),
     }
 }

@@ -2,5 +2,6 @@
 #![deny(unsafe_code)]
 
 pub(crate) mod counter;
+pub(crate) mod events;
 pub(crate) mod gauge;
 pub(crate) mod histogram;

@@ -25,13 +25,11 @@
 //! each ordering argument is in one place.
 #![deny(unsafe_code)]
 
-mod events;
 mod records;
 mod total;
 
 pub(crate) use total::WideTotal;
 
-pub(crate) use events::EventShard;
 pub(crate) use records::{RecordShard, RECORD_WORDS};
 
 use crate::sync::{AtomicU64, Ordering};
