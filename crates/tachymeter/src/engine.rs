@@ -8,7 +8,6 @@ use crate::desc::MetricDesc;
 use crate::desc::{HistogramConfig, MetricKind, Opts, RegisterError};
 use crate::local::LocalRecorder;
 use crate::metric::Core;
-use crate::metric::{RecordLog, RingParams};
 use crate::registry::{Limits, Registered, Registry};
 use crate::slots::SlotTable;
 use crate::snapshot::Snapshot;
@@ -354,20 +353,6 @@ impl Shared {
         })
     }
 
-    /// Registers (or finds) a record log with the engine's events capacity.
-    pub(crate) fn records(&self, opts: Opts) -> Result<RecordLog, RegisterError> {
-        let capacity = self.events_capacity();
-        let core = self.register(opts, None, |_| RingParams { capacity })?;
-        Ok(RecordLog { core })
-    }
-
-    /// A record log (ring of 1) of this engine that belongs to no registry.
-    pub(crate) fn unregistered_records(&self) -> RecordLog {
-        RecordLog {
-            core: self.unregistered(RingParams { capacity: 1 }),
-        }
-    }
-
     /// The registry.
     pub(crate) fn registry(&self) -> &Registry {
         &self.registry
@@ -452,21 +437,6 @@ impl Engine {
     /// A builder for custom settings.
     pub fn builder() -> EngineBuilder {
         EngineBuilder::default()
-    }
-
-    /// Registers (or finds) a record log (see [`RecordLog`]) whose per-thread rings hold the
-    /// engine's `events_capacity` records.
-    pub fn record_log(&self, opts: impl Into<Opts>) -> Result<RecordLog, RegisterError> {
-        self.shared.records(opts.into())
-    }
-
-    /// Declares a record-log family (see [`counter_family`](Self::counter_family)).
-    pub fn record_log_family(
-        &self,
-        opts: impl Into<Opts>,
-        labels: &[&str],
-    ) -> Result<crate::RecordsFamily, RegisterError> {
-        self.shared.records_family(opts.into(), labels)
     }
 
     /// The engine's shared state (for families and the macros).

@@ -18,16 +18,12 @@
 
 use crate::desc::{HistogramConfig, MetricKind, Opts, RegisterError};
 use crate::engine::Shared;
-use crate::metric::RecordLog;
 use crate::shard_array::ShardArray;
 use crate::sync::{lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use std::hash::BuildHasher;
 
 /// The label value every label of a family's overflow series carries.
 pub const OVERFLOW_VALUE: &str = "__overflow__";
-
-/// A record-log family: see [`Family`].
-pub type RecordsFamily = Family<RecordLog>;
 
 /// One series of a family: its label values and its handle.
 struct Series<H> {
@@ -394,40 +390,4 @@ impl<H> Inner<H> {
 pub trait FamilyRecord<V> {
     /// Records `v` into this series.
     fn family_record(&self, v: V);
-}
-
-impl KindOps<RecordLog> {
-    pub(crate) fn records() -> Self {
-        KindOps {
-            register: |s, o, _| s.records(o),
-            unregistered: Shared::unregistered_records,
-            set_removed: |h: &RecordLog, removed| h.core.set_removed(removed),
-            reset: RecordLog::reset,
-        }
-    }
-}
-
-impl FamilyRecord<[u64; 3]> for RecordLog {
-    /// Records the fields.
-    #[inline]
-    fn family_record(&self, v: [u64; 3]) {
-        self.record(v);
-    }
-}
-
-impl Shared {
-    pub(crate) fn records_family(
-        self: &Arc<Self>,
-        opts: Opts,
-        labels: &[&str],
-    ) -> Result<RecordsFamily, RegisterError> {
-        Family::new(
-            self,
-            opts,
-            labels,
-            MetricKind::Records,
-            None,
-            KindOps::records(),
-        )
-    }
 }

@@ -72,7 +72,7 @@ pub use desc::{
     MetricKind, Opts, RegisterError, Unit,
 };
 pub use engine::{limits, BuildError, Engine, EngineBuilder, Health};
-pub use family::{Family, FamilyRecord, RecordsFamily, OVERFLOW_VALUE};
+pub use family::{Family, FamilyRecord, OVERFLOW_VALUE};
 #[cfg(not(loom))]
 pub use global::{__private, global};
 pub use history::{GaugeRange, HistoryConfig, Range, RangeStats, Tier};
@@ -82,9 +82,9 @@ pub use kind::gauge::{Gauge, GaugeFamily, GaugeSnapshot, LocalGauge};
 pub use kind::histogram::{
     Histogram, HistogramFamily, HistogramSnapshot, LocalHistogram, LocalTimer, Timer,
 };
+pub use kind::records::{Record, RecordLog, RecordsFamily, RecordsSnapshot};
 pub use local::LocalRecorder;
-pub use metric::RecordLog;
-pub use snapshot::{MetricSnapshot, MetricValue, Record, RecordsSnapshot, Snapshot, Stats};
+pub use snapshot::{MetricSnapshot, MetricValue, Snapshot, Stats};
 pub use tachymeter_histogram as histogram;
 pub use tachymeter_histogram::HistogramData;
 

@@ -1,4 +1,7 @@
-//! Metric handles: the hot path.
+//! The core every metric handle shares, whatever its kind: identity, engine context, one lazily
+//! allocated shard per thread slot, the kind's parameters, time-range history and the removed
+//! flag; plus what several kinds share (`RingParams`, the handles' `Debug`). The handles
+//! themselves live with their kinds (`kind/<kind>/mod.rs`).
 //!
 //! A handle is an `Arc` to its metric's core, resolved once at registration. A record finds the
 //! calling thread's slot (thread-local cache hit: one compare), the thread's shard (one load and
@@ -8,10 +11,7 @@
 
 use crate::context::EngineContext;
 use crate::desc::MetricDesc;
-use crate::local::slot_for;
-use crate::shard::RecordShard;
 use crate::shard_array::ShardArray;
-use crate::slots::SlotId;
 use crate::sync::{Arc, AtomicBool, Ordering};
 use crossbeam_utils::CachePadded;
 
@@ -91,74 +91,6 @@ pub(crate) struct RingParams {
     pub(crate) capacity: usize,
 }
 
-pub(crate) type RecordsCore = Core<RecordShard, RingParams>;
-
-impl RecordsCore {
-    #[inline]
-    fn shard(&self, slot: SlotId) -> &RecordShard {
-        self.shards.get_or_init(slot.index as usize, || {
-            RecordShard::new(self.params.capacity, slot.shared)
-        })
-    }
-}
-
-/// A log of recent timestamped records, each three `u64` fields (a duration, a size, a status
-/// or error code, an id…: their meaning is the caller's), with a total count.
-///
-/// Each thread keeps a fixed ring of its most recent records (the engine's `events_capacity`);
-/// the snapshot merges the threads' records in time order, so the last `n` records across
-/// threads are `snapshot.records(name).last(n)`. A full ring overwrites its oldest record, and
-/// the snapshot counts what was overwritten before the aggregator saw it. Recording takes one
-/// clock read, no lock and no allocation.
-///
-/// ```
-/// let engine = tachymeter::Engine::new();
-/// let ops = engine.record_log("operations").unwrap();
-/// ops.record([1_250_000, 4096, 200]); // duration ns, bytes, status
-/// ops.record([980_000, 512, 500]);
-/// let snap = engine.flush();
-/// let log = snap.records("operations").unwrap();
-/// assert_eq!(log.total, 2);
-/// assert_eq!(log.last(1)[0].fields, [980_000, 512, 500]);
-/// assert!(log.recent[0].at <= log.recent[1].at);
-/// ```
-#[derive(Clone)]
-#[must_use]
-pub struct RecordLog {
-    pub(crate) core: Arc<RecordsCore>,
-}
-
-impl RecordLog {
-    /// Statistics of records over a time range (last N seconds, minutes or hours, or between two
-    /// offsets from the engine's start), from the aggregator's multi-resolution history (see
-    /// [`HistoryConfig`](crate::HistoryConfig) for retention and accuracy). `None` before the
-    /// first collection or for an empty range. Takes the series' history lock, never a
-    /// writer's.
-    pub fn range(&self, range: crate::Range) -> Option<crate::RangeStats> {
-        self.core.range(range)
-    }
-
-    /// Resets the log: from now on its total and recent records cover what is recorded after
-    /// this call (see [`Counter::reset`]).
-    pub fn reset(&self) {
-        self.core.reset();
-    }
-
-    /// Records `fields`, stamped with the engine clock.
-    #[inline]
-    pub fn record(&self, fields: [u64; 3]) {
-        let c = &*self.core;
-        let slot = slot_for(c.engine_id, &c.context);
-        c.shard(slot)
-            .record(c.context.clock.raw(), fields, slot.shared);
-    }
-
-    /// The metric's description.
-    pub fn desc(&self) -> &MetricDesc {
-        &self.core.desc
-    }
-}
-
 /// Implements `Debug` for handles (`name` and `labels` of their core's description).
 macro_rules! debug_handle {
     ($($t:ident),*) => {$(
@@ -173,4 +105,3 @@ macro_rules! debug_handle {
     )*};
 }
 pub(crate) use debug_handle;
-debug_handle!(RecordLog);

@@ -16,7 +16,7 @@ use crate::kind::counter::CounterCore;
 use crate::kind::events::EventsCore;
 use crate::kind::gauge::GaugeCore;
 use crate::kind::histogram::HistogramCore;
-use crate::metric::RecordsCore;
+use crate::kind::records::RecordsCore;
 use crate::sync::{lock, Arc, Mutex};
 use std::collections::HashMap;
 

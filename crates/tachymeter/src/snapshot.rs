@@ -6,6 +6,7 @@ use crate::kind::counter::CounterSnapshot;
 use crate::kind::events::EventsSnapshot;
 use crate::kind::gauge::GaugeSnapshot;
 use crate::kind::histogram::HistogramSnapshot;
+use crate::kind::records::RecordsSnapshot;
 use crate::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -51,36 +52,6 @@ pub struct Stats {
     pub aggregator_panics: u64,
     /// Time the aggregator spent collecting this snapshot.
     pub collect_time: Duration,
-}
-
-/// One entry of a record log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Record {
-    /// When it was recorded, as time since the engine started (engine clock).
-    pub at: Duration,
-    /// The fields recorded with it (their meaning is the caller's: duration, size, status…).
-    pub fields: [u64; 3],
-}
-
-/// A record log's statistics.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct RecordsSnapshot {
-    /// Records made since the start or the last reset (exact).
-    pub total: u64,
-    /// Increase during the last interval.
-    pub delta: u64,
-    /// The most recent records of every thread, merged in time order, oldest first.
-    pub recent: Vec<Record>,
-    /// Records overwritten in a per-thread ring before the aggregator read them.
-    pub overwritten: u64,
-}
-
-impl RecordsSnapshot {
-    /// The last `n` records (fewer if fewer are kept), oldest first.
-    pub fn last(&self, n: usize) -> &[Record] {
-        &self.recent[self.recent.len().saturating_sub(n)..]
-    }
 }
 
 /// The value part of a metric snapshot.
@@ -192,14 +163,6 @@ impl Snapshot {
     /// The metric with `name` and exactly `labels` (any order).
     pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<&MetricSnapshot> {
         self.position(name, labels).map(|i| &self.metrics[i])
-    }
-
-    /// The unlabelled record log `name`.
-    pub fn records(&self, name: &str) -> Option<&RecordsSnapshot> {
-        match &self.get(name, &[])?.value {
-            MetricValue::Records(r) => Some(r),
-            _ => None,
-        }
     }
 
     /// Every metric of `kind`.

@@ -10,8 +10,6 @@
 //! never touch it.
 #![deny(unsafe_code)]
 
-mod records;
-
 use crate::clock::Clock;
 use crate::context::EngineContext;
 use crate::desc::MetricDesc;
@@ -47,7 +45,7 @@ fn collector(entry: &Entry, slots: usize) -> Box<dyn Collect> {
         Entry::Gauge(core) => crate::kind::gauge::collector(core.clone(), slots),
         Entry::Histogram(core) => crate::kind::histogram::collector(core.clone(), slots),
         Entry::Events(core) => crate::kind::events::collector(core.clone(), slots),
-        Entry::Records(core) => Box::new(records::RecordsCollector::new(core.clone(), slots)),
+        Entry::Records(core) => crate::kind::records::collector(core.clone(), slots),
     }
 }
 

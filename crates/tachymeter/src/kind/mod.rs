@@ -5,3 +5,4 @@ pub(crate) mod counter;
 pub(crate) mod events;
 pub(crate) mod gauge;
 pub(crate) mod histogram;
+pub(crate) mod records;
