@@ -16,8 +16,9 @@
 //! of values. Recording never fails and never panics.
 #![deny(unsafe_code)]
 
-use crate::desc::{HistogramConfig, MetricKind, Opts, RegisterError};
+use crate::desc::{HistogramConfig, Opts, RegisterError};
 use crate::engine::Shared;
+use crate::kind::MetricKind;
 use crate::shard_array::ShardArray;
 use crate::sync::{lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use std::hash::BuildHasher;
@@ -259,7 +260,8 @@ impl<H> Family<H> {
         }
     }
 
-    /// Resets the series of `values` (see [`Counter::reset`]); returns whether it exists.
+    /// Resets the series of `values` (see [`Counter::reset`](crate::Counter::reset)); returns
+    /// whether it exists.
     pub fn reset(&self, values: &[&str]) -> bool {
         let inner = &*self.inner;
         let hash = inner.hash(values);
@@ -272,14 +274,15 @@ impl<H> Family<H> {
         }
     }
 
-    /// Resets every series of the family (see [`Counter::reset`]).
+    /// Resets every series of the family (see [`Counter::reset`](crate::Counter::reset)).
     pub fn reset_all(&self) {
         for (_, series) in self.inner.table.iter() {
             (self.inner.ops.reset)(&series.handle);
         }
     }
 
-    /// Resets (see [`Counter::reset`]) every series whose label values `pick` accepts.
+    /// Resets (see [`Counter::reset`](crate::Counter::reset)) every series whose label values
+    /// `pick` accepts.
     pub fn reset_where(&self, mut pick: impl FnMut(&[&str]) -> bool) {
         let mut values: Vec<&str> = Vec::new();
         for (_, series) in self.inner.table.iter() {

@@ -68,23 +68,17 @@ mod sync;
 
 pub use clock::{Clock, MockClock};
 pub use desc::{
-    exposed_names, is_valid_label_name, is_valid_metric_name, HistogramConfig, MetricDesc,
-    MetricKind, Opts, RegisterError, Unit,
+    exposed_names, is_valid_label_name, is_valid_metric_name, HistogramConfig, MetricDesc, Opts,
+    RegisterError, Unit,
 };
 pub use engine::{limits, BuildError, Engine, EngineBuilder, Health};
 pub use family::{Family, FamilyRecord, OVERFLOW_VALUE};
 #[cfg(not(loom))]
 pub use global::{__private, global};
 pub use history::{GaugeRange, HistoryConfig, Range, RangeStats, Tier};
-pub use kind::counter::{Counter, CounterFamily, CounterSnapshot, LocalCounter};
-pub use kind::events::{Event, EventLog, EventsFamily, EventsSnapshot, LocalEventLog};
-pub use kind::gauge::{Gauge, GaugeFamily, GaugeSnapshot, LocalGauge};
-pub use kind::histogram::{
-    Histogram, HistogramFamily, HistogramSnapshot, LocalHistogram, LocalTimer, Timer,
-};
-pub use kind::records::{Record, RecordLog, RecordsFamily, RecordsSnapshot};
+pub use kind::exports::*;
 pub use local::LocalRecorder;
-pub use snapshot::{MetricSnapshot, MetricValue, Snapshot, Stats};
+pub use snapshot::{MetricSnapshot, Snapshot, Stats};
 pub use tachymeter_histogram as histogram;
 pub use tachymeter_histogram::HistogramData;
 

@@ -10,25 +10,12 @@
 #![deny(unsafe_code)]
 
 use crate::desc::{
-    clip, exposed_names, validate, HistogramConfig, MetricDesc, MetricKind, Opts, RegisterError,
+    clip, exposed_names, validate, HistogramConfig, MetricDesc, Opts, RegisterError,
 };
-use crate::kind::counter::CounterCore;
-use crate::kind::events::EventsCore;
-use crate::kind::gauge::GaugeCore;
-use crate::kind::histogram::HistogramCore;
-use crate::kind::records::RecordsCore;
+use crate::kind::Entry;
+use crate::kind::MetricKind;
 use crate::sync::{lock, Arc, Mutex};
 use std::collections::HashMap;
-
-/// A registered metric of any kind.
-#[derive(Clone)]
-pub(crate) enum Entry {
-    Counter(Arc<CounterCore>),
-    Gauge(Arc<GaugeCore>),
-    Histogram(Arc<HistogramCore>),
-    Events(Arc<EventsCore>),
-    Records(Arc<RecordsCore>),
-}
 
 /// A metric core the registry can store: converts to and from an [`Entry`].
 pub(crate) trait Registered: Sized {
@@ -39,44 +26,6 @@ pub(crate) trait Registered: Sized {
     /// The core in `entry`, if it is of this kind.
     fn of(entry: &Entry) -> Option<&Arc<Self>>;
 }
-
-macro_rules! registered {
-    ($($core:ty => $variant:ident),*) => {$(
-        impl Registered for $core {
-            const KIND: MetricKind = MetricKind::$variant;
-            fn entry(core: Arc<Self>) -> Entry {
-                Entry::$variant(core)
-            }
-            fn of(entry: &Entry) -> Option<&Arc<Self>> {
-                match entry {
-                    Entry::$variant(core) => Some(core),
-                    _ => None,
-                }
-            }
-        }
-    )*};
-}
-
-impl Entry {
-    /// The kind of the registered metric.
-    pub(crate) fn kind(&self) -> MetricKind {
-        match self {
-            Entry::Counter(_) => MetricKind::Counter,
-            Entry::Gauge(_) => MetricKind::Gauge,
-            Entry::Histogram(_) => MetricKind::Histogram,
-            Entry::Events(_) => MetricKind::Events,
-            Entry::Records(_) => MetricKind::Records,
-        }
-    }
-}
-
-registered!(
-    CounterCore => Counter,
-    GaugeCore => Gauge,
-    HistogramCore => Histogram,
-    EventsCore => Events,
-    RecordsCore => Records
-);
 
 struct Family {
     kind: MetricKind,

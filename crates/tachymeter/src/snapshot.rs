@@ -1,12 +1,8 @@
 //! [`Snapshot`]: the immutable, merged view of every metric that readers and exporters use.
 #![deny(unsafe_code)]
 
-use crate::desc::{MetricDesc, MetricKind};
-use crate::kind::counter::CounterSnapshot;
-use crate::kind::events::EventsSnapshot;
-use crate::kind::gauge::GaugeSnapshot;
-use crate::kind::histogram::HistogramSnapshot;
-use crate::kind::records::RecordsSnapshot;
+use crate::desc::MetricDesc;
+use crate::kind::{MetricKind, MetricValue};
 use crate::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -52,25 +48,6 @@ pub struct Stats {
     pub aggregator_panics: u64,
     /// Time the aggregator spent collecting this snapshot.
     pub collect_time: Duration,
-}
-
-/// The value part of a metric snapshot.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-// Snapshots hold these in one Vec built once per interval; boxing would add an allocation per
-// histogram per interval to save ~200 bytes per counter.
-#[allow(clippy::large_enum_variant)]
-pub enum MetricValue {
-    /// A counter.
-    Counter(CounterSnapshot),
-    /// A gauge.
-    Gauge(GaugeSnapshot),
-    /// A histogram.
-    Histogram(HistogramSnapshot),
-    /// An event log.
-    Events(EventsSnapshot),
-    /// A record log.
-    Records(RecordsSnapshot),
 }
 
 /// One metric in a snapshot.

@@ -13,9 +13,8 @@
 use crate::clock::Clock;
 use crate::context::EngineContext;
 use crate::desc::MetricDesc;
-use crate::kind::counter::CounterSnapshot;
-use crate::kind::gauge::GaugeSnapshot;
-use crate::registry::{Entry, Registry};
+use crate::kind::{collector, Entry, MetricValue};
+use crate::registry::Registry;
 use crate::snapshot::*;
 use crate::sync::Arc;
 use std::collections::VecDeque;
@@ -38,21 +37,15 @@ pub(crate) trait Collect: Send {
     fn collect(&mut self, pass: &Pass<'_>, stats: &mut Stats, value: &mut MetricValue);
 }
 
-/// The collector of a registered metric (the one place that maps kinds to collectors).
-fn collector(entry: &Entry, slots: usize) -> Box<dyn Collect> {
-    match entry {
-        Entry::Counter(core) => crate::kind::counter::collector(core.clone(), slots),
-        Entry::Gauge(core) => crate::kind::gauge::collector(core.clone(), slots),
-        Entry::Histogram(core) => crate::kind::histogram::collector(core.clone(), slots),
-        Entry::Events(core) => crate::kind::events::collector(core.clone(), slots),
-        Entry::Records(core) => crate::kind::records::collector(core.clone(), slots),
-    }
-}
-
 /// Takes the snapshot value out of `value` if it is of the wanted kind (to reuse its buffers),
 /// leaving a placeholder that costs no allocation.
 pub(crate) fn take_value(value: &mut MetricValue) -> MetricValue {
-    std::mem::replace(value, MetricValue::Gauge(GaugeSnapshot::default()))
+    std::mem::replace(value, placeholder())
+}
+
+/// A value that costs no allocation, for a collector to overwrite.
+fn placeholder() -> MetricValue {
+    MetricValue::Gauge(Default::default())
 }
 
 /// Since-start (or since-reset) bookkeeping of one collector.
@@ -226,7 +219,7 @@ impl Aggregator {
             if n == out.metrics.len() {
                 out.metrics.push(MetricSnapshot {
                     desc: c.desc().clone(),
-                    value: MetricValue::Counter(CounterSnapshot::default()),
+                    value: placeholder(),
                     reset_at: None,
                 });
             } else if !Arc::ptr_eq(&out.metrics[n].desc, c.desc()) {

@@ -4,7 +4,8 @@
 use super::{CounterCore, CounterSnapshot};
 use crate::aggregator::{peak, per_sec, push_window, Collect, Pass, Since};
 use crate::desc::MetricDesc;
-use crate::snapshot::{MetricValue, Stats};
+use crate::snapshot::Stats;
+use crate::kind::MetricValue;
 use crate::sync::Arc;
 use std::collections::VecDeque;
 
