@@ -12,8 +12,7 @@
 use crate::desc::{
     clip, exposed_names, validate, HistogramConfig, MetricDesc, Opts, RegisterError,
 };
-use crate::kind::Entry;
-use crate::kind::MetricKind;
+use crate::kind::{Entry, MetricKind};
 use crate::sync::{lock, Arc, Mutex};
 use std::collections::HashMap;
 

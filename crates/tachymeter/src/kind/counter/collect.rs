@@ -4,8 +4,8 @@
 use super::{CounterCore, CounterSnapshot};
 use crate::aggregator::{peak, per_sec, push_window, Collect, Pass, Since};
 use crate::desc::MetricDesc;
-use crate::snapshot::Stats;
 use crate::kind::MetricValue;
+use crate::snapshot::Stats;
 use crate::sync::Arc;
 use std::collections::VecDeque;
 

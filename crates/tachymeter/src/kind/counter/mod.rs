@@ -13,22 +13,19 @@ pub(crate) use collect::collector;
 use shard::CounterShard;
 
 use crate::desc::{MetricDesc, Opts, RegisterError};
-use crate::kind::MetricKind;
 use crate::engine::Shared;
 use crate::family::{Family, FamilyRecord, KindOps};
+use crate::kind::{Exposition, MetricKind, MetricValue};
 use crate::local::{slot_for, LocalRecorder};
 use crate::metric::{debug_handle, Core};
 use crate::slots::SlotId;
 use crate::snapshot::Snapshot;
-use crate::kind::MetricValue;
 use crate::sync::Arc;
-use crate::kind::Exposition;
 use crate::Engine;
 use std::marker::PhantomData;
 
 /// A counter's core: one [`CounterShard`] per thread slot, no parameters.
 pub(crate) type CounterCore = Core<CounterShard>;
-
 
 /// How counters are exposed: a counter `a_total` is the family `a` with samples `a_total` and `a_created`.
 pub(super) const EXPOSITION: Exposition = Exposition {

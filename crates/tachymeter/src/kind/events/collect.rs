@@ -4,8 +4,8 @@
 use super::{Event, EventsCore, EventsSnapshot};
 use crate::aggregator::{push_window, recent_cap, take_value, Collect, Pass, Since};
 use crate::desc::MetricDesc;
-use crate::snapshot::Stats;
 use crate::kind::MetricValue;
+use crate::snapshot::Stats;
 use crate::sync::Arc;
 use std::collections::VecDeque;
 

@@ -14,22 +14,19 @@ pub(crate) use collect::collector;
 use shard::EventShard;
 
 use crate::desc::{MetricDesc, Opts, RegisterError};
-use crate::kind::MetricKind;
 use crate::engine::Shared;
 use crate::family::{Family, FamilyRecord, KindOps};
+use crate::kind::{Exposition, MetricKind, MetricValue};
 use crate::local::{slot_for, LocalRecorder};
 use crate::metric::{debug_handle, Core, RingParams};
 use crate::slots::SlotId;
 use crate::snapshot::Snapshot;
-use crate::kind::MetricValue;
 use crate::sync::Arc;
-use crate::kind::Exposition;
 use crate::Engine;
 use std::marker::PhantomData;
 
 /// An event log's core: one [`EventShard`] per thread slot and its ring capacity.
 pub(crate) type EventsCore = Core<EventShard, RingParams>;
-
 
 /// How event logs are exposed: an event log is exposed like a counter of its total.
 pub(super) const EXPOSITION: Exposition = Exposition {

@@ -5,8 +5,8 @@ use super::shard::GaugeRead;
 use super::{GaugeCore, GaugeSnapshot};
 use crate::aggregator::{Collect, Pass, Since};
 use crate::desc::MetricDesc;
-use crate::snapshot::Stats;
 use crate::kind::MetricValue;
+use crate::snapshot::Stats;
 use crate::sync::Arc;
 
 /// The collector of a registered gauge.

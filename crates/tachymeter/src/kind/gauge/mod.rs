@@ -14,22 +14,19 @@ pub(crate) use collect::collector;
 use shard::GaugeShard;
 
 use crate::desc::{MetricDesc, Opts, RegisterError};
-use crate::kind::MetricKind;
 use crate::engine::Shared;
 use crate::family::{Family, FamilyRecord, KindOps};
+use crate::kind::{Exposition, MetricKind, MetricValue};
 use crate::local::{slot_for, LocalRecorder};
 use crate::metric::{debug_handle, Core};
 use crate::slots::SlotId;
 use crate::snapshot::Snapshot;
-use crate::kind::MetricValue;
 use crate::sync::Arc;
-use crate::kind::Exposition;
 use crate::Engine;
 use std::marker::PhantomData;
 
 /// A gauge's core: one [`GaugeShard`] per thread slot, no parameters.
 pub(crate) type GaugeCore = Core<GaugeShard>;
-
 
 /// How gauges are exposed: a gauge is one sample under its own name.
 pub(super) const EXPOSITION: Exposition = Exposition {

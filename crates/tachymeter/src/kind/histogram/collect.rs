@@ -5,8 +5,8 @@
 use super::{HistogramCore, HistogramSnapshot};
 use crate::aggregator::{peak, per_sec, push_window, recent_cap, take_value, Collect, Pass, Since};
 use crate::desc::MetricDesc;
-use crate::snapshot::Stats;
 use crate::kind::MetricValue;
+use crate::snapshot::Stats;
 use crate::sync::Arc;
 use std::collections::VecDeque;
 use tachymeter_histogram::HistogramData;

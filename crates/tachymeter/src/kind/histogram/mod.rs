@@ -17,16 +17,14 @@ pub(crate) use collect::collector;
 use shard::HistShard;
 
 use crate::desc::{clip, HistogramConfig, MetricDesc, Opts, RegisterError};
-use crate::kind::MetricKind;
 use crate::engine::Shared;
 use crate::family::{Family, FamilyRecord, KindOps};
+use crate::kind::{Exposition, MetricKind, MetricValue};
 use crate::local::{slot_for, LocalRecorder};
 use crate::metric::{debug_handle, Core};
 use crate::slots::SlotId;
 use crate::snapshot::Snapshot;
-use crate::kind::MetricValue;
 use crate::sync::Arc;
-use crate::kind::Exposition;
 use crate::Engine;
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -42,7 +40,6 @@ pub(crate) struct HistParams {
 
 /// A histogram's core: one [`HistShard`] per thread slot and the histogram's [`HistParams`].
 pub(crate) type HistogramCore = Core<HistShard, HistParams>;
-
 
 /// How histograms are exposed: buckets carry the `le` label, so a histogram cannot have one of its own.
 pub(super) const EXPOSITION: Exposition = Exposition {

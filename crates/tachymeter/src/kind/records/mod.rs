@@ -14,22 +14,19 @@ pub(crate) use collect::collector;
 use shard::RecordShard;
 
 use crate::desc::{MetricDesc, Opts, RegisterError};
-use crate::kind::MetricKind;
 use crate::engine::Shared;
 use crate::family::{Family, FamilyRecord, KindOps};
+use crate::kind::{Exposition, MetricKind, MetricValue};
 use crate::local::slot_for;
 use crate::metric::{debug_handle, Core, RingParams};
 use crate::slots::SlotId;
 use crate::snapshot::Snapshot;
-use crate::kind::MetricValue;
 use crate::sync::Arc;
-use crate::kind::Exposition;
 use crate::Engine;
 use std::time::Duration;
 
 /// A record log's core: one [`RecordShard`] per thread slot and its ring capacity.
 pub(crate) type RecordsCore = Core<RecordShard, RingParams>;
-
 
 /// How record logs are exposed: a record log is exposed like a counter of its total.
 pub(super) const EXPOSITION: Exposition = Exposition {
