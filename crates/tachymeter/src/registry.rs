@@ -16,7 +16,8 @@ use crate::kind::{Entry, MetricKind};
 use crate::sync::{lock, Arc, Mutex};
 use std::collections::HashMap;
 
-/// A metric core the registry can store: converts to and from an [`Entry`].
+/// A metric core the registry can store: converts to and from an [`Entry`]. Implemented for
+/// every kind's core by the `kinds!` list (`kind/mod.rs`).
 pub(crate) trait Registered: Sized {
     /// The kind of metric this core records.
     const KIND: MetricKind;

@@ -27,7 +27,8 @@ use std::marker::PhantomData;
 /// A counter's core: one [`CounterShard`] per thread slot, no parameters.
 pub(crate) type CounterCore = Core<CounterShard>;
 
-/// How counters are exposed: a counter `a_total` is the family `a` with samples `a_total` and `a_created`.
+/// How counters are exposed: a counter `a_total` is the family `a` with samples `a_total` and
+/// `a_created`.
 pub(super) const EXPOSITION: Exposition = Exposition {
     strips_total: true,
     suffixes: &["_total", "_created"],

@@ -66,7 +66,8 @@ pub struct Gauge {
 
 impl Gauge {
     /// The value over a time range (min, max, mean and last of what each collection saw, in
-    /// `RangeStats::gauge`), from the aggregator's history (see [`Counter::range`](crate::Counter::range)).
+    /// `RangeStats::gauge`), from the aggregator's history (see
+    /// [`Counter::range`](crate::Counter::range)).
     pub fn range(&self, range: crate::Range) -> Option<crate::RangeStats> {
         self.core.range(range)
     }

@@ -41,7 +41,8 @@ pub(crate) struct HistParams {
 /// A histogram's core: one [`HistShard`] per thread slot and the histogram's [`HistParams`].
 pub(crate) type HistogramCore = Core<HistShard, HistParams>;
 
-/// How histograms are exposed: buckets carry the `le` label, so a histogram cannot have one of its own.
+/// How histograms are exposed: buckets carry the `le` label, so a histogram cannot have one
+/// of its own.
 pub(super) const EXPOSITION: Exposition = Exposition {
     strips_total: false,
     suffixes: &["_bucket", "_sum", "_count", "_created"],
