@@ -18,13 +18,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 S = "crates/tachymeter/src/"
 MUTANTS = {
     "reset-delta": ("counter_deltas_add_up_exactly", [
-        (S + "aggregator/counter.rs",
+        (S + "kind/counter/collect.rs",
          "            .fold(0u128, |acc, (_, s)| acc.saturating_add(s.total()))\n    }",
          "            .fold(0u128, |acc, (_, s)| acc + s.take())\n    }"),
-        (S + "aggregator/counter.rs",
+        (S + "kind/counter/collect.rs",
          "        let raw = self.read();\n        let delta",
          "        let raw = self.prev + self.read();\n        let delta"),
-        (S + "shard/counter.rs",
+        (S + "kind/counter/shard.rs",
          "    pub(crate) fn total(&self) -> u128 {",
          "    pub(crate) fn take(&self) -> u128 {\n        self.total.take()\n    }\n\n"
          "    pub(crate) fn total(&self) -> u128 {"),
@@ -50,15 +50,15 @@ MUTANTS = {
          "        drop(agg);\n        let previous = self.cell.swap(snap.clone());\n        lock(&self.agg).set_spare(previous);"),
     ]),
     "relaxed-bucket": ("writer_aggregator_reader", [
-        (S + "shard/histogram.rs",
+        (S + "kind/histogram/shard.rs",
          "*d += b.load(Ordering::Acquire);",
          "*d += b.load(Ordering::Relaxed);"),
-        (S + "shard/histogram.rs",
+        (S + "kind/histogram/shard.rs",
          "b.store(b.load(Ordering::Relaxed) + 1, Ordering::Release);",
          "b.store(b.load(Ordering::Relaxed) + 1, Ordering::Relaxed);"),
     ]),
     "gauge-no-seqlock": ("gauge_set_is_never_torn", [
-        (S + "shard/gauge.rs", "            if s1 == s2 {", "            if s1 == s2 || s1 != s2 {"),
+        (S + "kind/gauge/shard.rs", "            if s1 == s2 {", "            if s1 == s2 || s1 != s2 {"),
     ]),
     "family-no-recheck": ("family_first_use_makes_one_series", [
         (S + "family.rs",

@@ -3,35 +3,9 @@
 //! both depend on this module, and it depends on neither).
 #![deny(unsafe_code)]
 
+use crate::kind::MetricKind;
 use std::fmt;
 use tachymeter_histogram::{Layout, DEFAULT_SCHEMA};
-
-/// The kind of a metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MetricKind {
-    /// A monotonic `u64` total.
-    Counter,
-    /// An `f64` value that can go up and down.
-    Gauge,
-    /// A distribution of `u64` values.
-    Histogram,
-    /// A log of recent coded events with a total count.
-    Events,
-    /// A log of recent timestamped records (three `u64` fields each) with a total count.
-    Records,
-}
-
-impl fmt::Display for MetricKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            MetricKind::Counter => "counter",
-            MetricKind::Gauge => "gauge",
-            MetricKind::Histogram => "histogram",
-            MetricKind::Events => "events",
-            MetricKind::Records => "records",
-        })
-    }
-}
 
 /// A metric's unit. Time units and ratios change how a histogram stores `f64` values (see
 /// [`Unit::steps_per_unit`]) and how exporters present them (Prometheus base units: time in
@@ -553,12 +527,9 @@ pub fn is_valid_label_name(name: &str) -> bool {
 /// assert_eq!(exposed_names("depth", MetricKind::Gauge, ""), ["depth"]);
 /// ```
 pub fn exposed_names(name: &str, kind: MetricKind, unit: &str) -> Vec<String> {
+    let exposition = kind.exposition();
     let mut family = name.to_string();
-    let counter = matches!(
-        kind,
-        MetricKind::Counter | MetricKind::Events | MetricKind::Records
-    );
-    if counter {
+    if exposition.strips_total {
         if let Some(stripped) = name.strip_suffix("_total") {
             if !stripped.is_empty() {
                 family.truncate(stripped.len());
@@ -579,13 +550,8 @@ pub fn exposed_names(name: &str, kind: MetricKind, unit: &str) -> Vec<String> {
             family.push_str(&unit);
         }
     }
-    let suffixes: &[&str] = match kind {
-        MetricKind::Counter | MetricKind::Events | MetricKind::Records => &["_total", "_created"],
-        MetricKind::Gauge => &[],
-        MetricKind::Histogram => &["_bucket", "_sum", "_count", "_created"],
-    };
     std::iter::once(family.clone())
-        .chain(suffixes.iter().map(|s| format!("{family}{s}")))
+        .chain(exposition.suffixes.iter().map(|s| format!("{family}{s}")))
         .collect()
 }
 
@@ -608,7 +574,8 @@ pub(crate) fn validate(opts: Opts, kind: MetricKind) -> Result<MetricDesc, Regis
     labels.sort_by(|a, b| a.0.cmp(&b.0));
     for (i, (l, _)) in labels.iter().enumerate() {
         let dup = i > 0 && labels[i - 1].0 == *l;
-        if !is_valid_label_name(l) || dup || (kind == MetricKind::Histogram && l == "le") {
+        let reserved = kind.exposition().reserved_labels.contains(&l.as_str());
+        if !is_valid_label_name(l) || dup || reserved {
             return Err(RegisterError::InvalidLabelName {
                 metric: clip(&name),
                 label: clip(l),

@@ -5,13 +5,11 @@ use crate::aggregator::Aggregator;
 use crate::clock::Clock;
 use crate::context::EngineContext;
 use crate::desc::MetricDesc;
-use crate::desc::{clip, HistogramConfig, MetricKind, Opts, RegisterError};
+use crate::desc::{HistogramConfig, Opts, RegisterError};
+use crate::kind::MetricKind;
 use crate::local::LocalRecorder;
-use crate::metric::{
-    Counter, CounterCore, EventLog, EventParams, EventsCore, Gauge, GaugeCore, HistParams,
-    Histogram, HistogramCore, RecordLog, RecordsCore,
-};
-use crate::registry::{Limits, Registry};
+use crate::metric::Core;
+use crate::registry::{Limits, Registered, Registry};
 use crate::slots::SlotTable;
 use crate::snapshot::Snapshot;
 use crate::sync::{lock, next_engine_id, Arc, AtomicU64, Mutex, Ordering, SnapshotCell};
@@ -307,6 +305,43 @@ impl Shared {
         agg.reset(&self.registry, &self.context, index);
     }
 
+    /// Ring capacity per thread of event logs and record logs.
+    pub(crate) fn events_capacity(&self) -> usize {
+        self.events_capacity
+    }
+
+    /// Registers (or finds) a metric of `Core<S, P>`'s kind; `params` builds the parameters of
+    /// a new series from its validated description. Registering a removed series again brings
+    /// it back.
+    pub(crate) fn register<S, P>(
+        &self,
+        opts: Opts,
+        config: Option<HistogramConfig>,
+        params: impl FnOnce(&MetricDesc) -> P,
+    ) -> Result<Arc<Core<S, P>>, RegisterError>
+    where
+        Core<S, P>: Registered,
+    {
+        let context = &self.context;
+        let core = self.registry.register(opts, config, |desc, index| {
+            let params = params(&desc);
+            Arc::new(Core::new(desc, context, params, index))
+        })?;
+        core.revive();
+        Ok(core)
+    }
+
+    /// A metric of `Core<S, P>`'s kind of this engine that belongs to no registry: what a
+    /// macro whose registration failed records into (on a private engine), so that it never
+    /// panics. Resetting it does nothing.
+    pub(crate) fn unregistered<S, P>(&self, params: P) -> Arc<Core<S, P>>
+    where
+        Core<S, P>: Registered,
+    {
+        let desc = Self::unregistered_desc(<Core<S, P>>::KIND);
+        Arc::new(Core::new(desc, &self.context, params, UNREGISTERED))
+    }
+
     /// The description of a handle that belongs to no registry: what a macro whose
     /// registration failed records into (on a private engine), so that it never panics.
     fn unregistered_desc(kind: MetricKind) -> Arc<MetricDesc> {
@@ -317,142 +352,6 @@ impl Shared {
             labels: Vec::new(),
             kind,
         })
-    }
-
-    /// A counter of this engine that belongs to no registry (see `unregistered_desc`).
-    pub(crate) fn unregistered_counter(&self) -> Counter {
-        let desc = Self::unregistered_desc(MetricKind::Counter);
-        let core = Arc::new(CounterCore::new(desc, &self.context, (), UNREGISTERED));
-        Counter { core }
-    }
-
-    /// A gauge of this engine that belongs to no registry.
-    pub(crate) fn unregistered_gauge(&self) -> Gauge {
-        let desc = Self::unregistered_desc(MetricKind::Gauge);
-        let core = Arc::new(GaugeCore::new(desc, &self.context, (), UNREGISTERED));
-        Gauge { core }
-    }
-
-    /// A histogram (default configuration) of this engine that belongs to no registry.
-    pub(crate) fn unregistered_histogram(&self) -> Histogram {
-        let desc = Self::unregistered_desc(MetricKind::Histogram);
-        let layout = HistogramConfig::default()
-            .layout()
-            .unwrap_or_else(|_| unreachable!("the default layout is valid"));
-        let params = HistParams {
-            layout,
-            recent: 0,
-            scale: 1.0,
-        };
-        let core = Arc::new(HistogramCore::new(
-            desc,
-            &self.context,
-            params,
-            UNREGISTERED,
-        ));
-        Histogram { core }
-    }
-
-    /// An event log (ring of 1) of this engine that belongs to no registry.
-    pub(crate) fn unregistered_events(&self) -> EventLog {
-        let desc = Self::unregistered_desc(MetricKind::Events);
-        let params = EventParams { capacity: 1 };
-        let core = Arc::new(EventsCore::new(desc, &self.context, params, UNREGISTERED));
-        EventLog { core }
-    }
-
-    /// Registers (or finds) a counter.
-    pub(crate) fn counter(&self, opts: Opts) -> Result<Counter, RegisterError> {
-        let context = &self.context;
-        let core = self
-            .registry
-            .register(opts, MetricKind::Counter, None, |desc, index| {
-                Arc::new(CounterCore::new(desc, context, (), index))
-            })?;
-        core.revive();
-        Ok(Counter { core })
-    }
-
-    /// Registers (or finds) a gauge.
-    pub(crate) fn gauge(&self, opts: Opts) -> Result<Gauge, RegisterError> {
-        let context = &self.context;
-        let core = self
-            .registry
-            .register(opts, MetricKind::Gauge, None, |desc, index| {
-                Arc::new(GaugeCore::new(desc, context, (), index))
-            })?;
-        core.revive();
-        Ok(Gauge { core })
-    }
-
-    /// Registers (or finds) a histogram with `cfg`. Every label set of one name must use the
-    /// same configuration.
-    pub(crate) fn histogram(
-        &self,
-        opts: Opts,
-        cfg: HistogramConfig,
-    ) -> Result<Histogram, RegisterError> {
-        let context = &self.context;
-        let layout = cfg
-            .layout()
-            .map_err(|reason| RegisterError::InvalidConfig {
-                name: clip(opts.name()),
-                reason,
-            })?;
-        let recent = cfg.recent;
-        let core =
-            self.registry
-                .register(opts, MetricKind::Histogram, Some(cfg), |desc, index| {
-                    let scale = desc.unit_kind().steps_per_unit();
-                    let params = HistParams {
-                        layout,
-                        recent,
-                        scale,
-                    };
-                    Arc::new(HistogramCore::new(desc, context, params, index))
-                })?;
-        core.revive();
-        Ok(Histogram { core })
-    }
-
-    /// Registers (or finds) an event log with the engine's events capacity.
-    pub(crate) fn events(&self, opts: Opts) -> Result<EventLog, RegisterError> {
-        let context = &self.context;
-        let capacity = self.events_capacity;
-        let core = self
-            .registry
-            .register(opts, MetricKind::Events, None, |desc, index| {
-                Arc::new(EventsCore::new(
-                    desc,
-                    context,
-                    EventParams { capacity },
-                    index,
-                ))
-            })?;
-        core.revive();
-        Ok(EventLog { core })
-    }
-
-    /// Registers (or finds) a record log with the engine's events capacity.
-    pub(crate) fn records(&self, opts: Opts) -> Result<RecordLog, RegisterError> {
-        let context = &self.context;
-        let capacity = self.events_capacity;
-        let core = self
-            .registry
-            .register(opts, MetricKind::Records, None, |desc, index| {
-                let params = EventParams { capacity };
-                Arc::new(RecordsCore::new(desc, context, params, index))
-            })?;
-        core.revive();
-        Ok(RecordLog { core })
-    }
-
-    /// A record log (ring of 1) of this engine that belongs to no registry.
-    pub(crate) fn unregistered_records(&self) -> RecordLog {
-        let desc = Self::unregistered_desc(MetricKind::Records);
-        let params = EventParams { capacity: 1 };
-        let core = Arc::new(RecordsCore::new(desc, &self.context, params, UNREGISTERED));
-        RecordLog { core }
     }
 
     /// The registry.
@@ -539,99 +438,6 @@ impl Engine {
     /// A builder for custom settings.
     pub fn builder() -> EngineBuilder {
         EngineBuilder::default()
-    }
-
-    /// Registers (or finds) a counter. Registering a removed series again brings it back.
-    pub fn counter(&self, opts: impl Into<Opts>) -> Result<Counter, RegisterError> {
-        self.shared.counter(opts.into())
-    }
-
-    /// Registers (or finds) a gauge.
-    pub fn gauge(&self, opts: impl Into<Opts>) -> Result<Gauge, RegisterError> {
-        self.shared.gauge(opts.into())
-    }
-
-    /// Registers (or finds) a histogram with the default [`HistogramConfig`].
-    pub fn histogram(&self, opts: impl Into<Opts>) -> Result<Histogram, RegisterError> {
-        self.histogram_with(opts, HistogramConfig::default())
-    }
-
-    /// Registers (or finds) a histogram with `cfg`. Every label set of one name must use the
-    /// same configuration.
-    pub fn histogram_with(
-        &self,
-        opts: impl Into<Opts>,
-        cfg: HistogramConfig,
-    ) -> Result<Histogram, RegisterError> {
-        self.shared.histogram(opts.into(), cfg)
-    }
-
-    /// Registers (or finds) an event log with the engine's events capacity.
-    pub fn events(&self, opts: impl Into<Opts>) -> Result<EventLog, RegisterError> {
-        self.shared.events(opts.into())
-    }
-
-    /// Registers (or finds) a record log (see [`RecordLog`]) whose per-thread rings hold the
-    /// engine's `events_capacity` records.
-    pub fn record_log(&self, opts: impl Into<Opts>) -> Result<RecordLog, RegisterError> {
-        self.shared.records(opts.into())
-    }
-
-    /// Declares a record-log family (see [`counter_family`](Self::counter_family)).
-    pub fn record_log_family(
-        &self,
-        opts: impl Into<Opts>,
-        labels: &[&str],
-    ) -> Result<crate::RecordsFamily, RegisterError> {
-        self.shared.records_family(opts.into(), labels)
-    }
-
-    /// Declares a counter family: one name with these label names, a series per tuple of
-    /// values (see [`Family`](crate::Family)). Fails like [`counter`](Self::counter) on an
-    /// invalid name, label name or unit, or a name used otherwise.
-    pub fn counter_family(
-        &self,
-        opts: impl Into<Opts>,
-        labels: &[&str],
-    ) -> Result<crate::CounterFamily, RegisterError> {
-        self.shared.counter_family(opts.into(), labels)
-    }
-
-    /// Declares a gauge family (see [`counter_family`](Self::counter_family)).
-    pub fn gauge_family(
-        &self,
-        opts: impl Into<Opts>,
-        labels: &[&str],
-    ) -> Result<crate::GaugeFamily, RegisterError> {
-        self.shared.gauge_family(opts.into(), labels)
-    }
-
-    /// Declares a histogram family with the default configuration.
-    pub fn histogram_family(
-        &self,
-        opts: impl Into<Opts>,
-        labels: &[&str],
-    ) -> Result<crate::HistogramFamily, RegisterError> {
-        self.histogram_family_with(opts, labels, HistogramConfig::default())
-    }
-
-    /// Declares a histogram family whose series all use `cfg`.
-    pub fn histogram_family_with(
-        &self,
-        opts: impl Into<Opts>,
-        labels: &[&str],
-        cfg: HistogramConfig,
-    ) -> Result<crate::HistogramFamily, RegisterError> {
-        self.shared.histogram_family(opts.into(), labels, cfg)
-    }
-
-    /// Declares an event-log family (see [`counter_family`](Self::counter_family)).
-    pub fn events_family(
-        &self,
-        opts: impl Into<Opts>,
-        labels: &[&str],
-    ) -> Result<crate::EventsFamily, RegisterError> {
-        self.shared.events_family(opts.into(), labels)
     }
 
     /// The engine's shared state (for families and the macros).

@@ -16,26 +16,15 @@
 //! of values. Recording never fails and never panics.
 #![deny(unsafe_code)]
 
-use crate::desc::{HistogramConfig, MetricKind, Opts, RegisterError};
+use crate::desc::{HistogramConfig, Opts, RegisterError};
 use crate::engine::Shared;
-use crate::metric::{Counter, EventLog, Gauge, Histogram, RecordLog};
+use crate::kind::MetricKind;
 use crate::shard_array::ShardArray;
 use crate::sync::{lock, Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use std::hash::BuildHasher;
 
 /// The label value every label of a family's overflow series carries.
 pub const OVERFLOW_VALUE: &str = "__overflow__";
-
-/// A counter family: see [`Family`].
-pub type CounterFamily = Family<Counter>;
-/// A gauge family: see [`Family`].
-pub type GaugeFamily = Family<Gauge>;
-/// A histogram family: see [`Family`].
-pub type HistogramFamily = Family<Histogram>;
-/// An event-log family: see [`Family`].
-pub type EventsFamily = Family<EventLog>;
-/// A record-log family: see [`Family`].
-pub type RecordsFamily = Family<RecordLog>;
 
 /// One series of a family: its label values and its handle.
 struct Series<H> {
@@ -48,11 +37,11 @@ struct Series<H> {
 
 /// How a family makes, hides and replaces its kind of handle (set by the constructor).
 pub(crate) struct KindOps<H> {
-    register: fn(&Shared, Opts, &Option<HistogramConfig>) -> Result<H, RegisterError>,
-    unregistered: fn(&Shared) -> H,
+    pub(crate) register: fn(&Shared, Opts, &Option<HistogramConfig>) -> Result<H, RegisterError>,
+    pub(crate) unregistered: fn(&Shared) -> H,
     /// Hides the series from snapshots (`true`) or shows it again (`false`).
-    set_removed: fn(&H, bool),
-    reset: fn(&H),
+    pub(crate) set_removed: fn(&H, bool),
+    pub(crate) reset: fn(&H),
 }
 
 struct Inner<H> {
@@ -125,7 +114,7 @@ impl<H> std::fmt::Debug for Family<H> {
 impl<H> Family<H> {
     /// Declares the family in `shared`'s registry (validating the name, label names, unit and
     /// kind) and builds its empty table.
-    fn new(
+    pub(crate) fn new(
         shared: &Arc<Shared>,
         opts: Opts,
         label_names: &[&str],
@@ -271,7 +260,8 @@ impl<H> Family<H> {
         }
     }
 
-    /// Resets the series of `values` (see [`Counter::reset`]); returns whether it exists.
+    /// Resets the series of `values` (see [`Counter::reset`](crate::Counter::reset)); returns
+    /// whether it exists.
     pub fn reset(&self, values: &[&str]) -> bool {
         let inner = &*self.inner;
         let hash = inner.hash(values);
@@ -284,14 +274,15 @@ impl<H> Family<H> {
         }
     }
 
-    /// Resets every series of the family (see [`Counter::reset`]).
+    /// Resets every series of the family (see [`Counter::reset`](crate::Counter::reset)).
     pub fn reset_all(&self) {
         for (_, series) in self.inner.table.iter() {
             (self.inner.ops.reset)(&series.handle);
         }
     }
 
-    /// Resets (see [`Counter::reset`]) every series whose label values `pick` accepts.
+    /// Resets (see [`Counter::reset`](crate::Counter::reset)) every series whose label values
+    /// `pick` accepts.
     pub fn reset_where(&self, mut pick: impl FnMut(&[&str]) -> bool) {
         let mut values: Vec<&str> = Vec::new();
         for (_, series) in self.inner.table.iter() {
@@ -402,183 +393,4 @@ impl<H> Inner<H> {
 pub trait FamilyRecord<V> {
     /// Records `v` into this series.
     fn family_record(&self, v: V);
-}
-
-impl FamilyRecord<u64> for Counter {
-    /// Adds `v`.
-    #[inline]
-    fn family_record(&self, v: u64) {
-        self.add(v);
-    }
-}
-
-impl FamilyRecord<f64> for Gauge {
-    /// Sets the value.
-    #[inline]
-    fn family_record(&self, v: f64) {
-        self.set(v);
-    }
-}
-
-impl FamilyRecord<u64> for Histogram {
-    /// Records `v`.
-    #[inline]
-    fn family_record(&self, v: u64) {
-        self.record(v);
-    }
-}
-
-impl FamilyRecord<u32> for EventLog {
-    /// Records an event with code `v`.
-    #[inline]
-    fn family_record(&self, v: u32) {
-        self.record(v);
-    }
-}
-
-impl KindOps<Counter> {
-    pub(crate) fn counter() -> Self {
-        KindOps {
-            register: |s, o, _| s.counter(o),
-            unregistered: Shared::unregistered_counter,
-            set_removed: |h: &Counter, removed| h.core.set_removed(removed),
-            reset: Counter::reset,
-        }
-    }
-}
-
-impl KindOps<Gauge> {
-    pub(crate) fn gauge() -> Self {
-        KindOps {
-            register: |s, o, _| s.gauge(o),
-            unregistered: Shared::unregistered_gauge,
-            set_removed: |h: &Gauge, removed| h.core.set_removed(removed),
-            reset: Gauge::reset,
-        }
-    }
-}
-
-impl KindOps<Histogram> {
-    pub(crate) fn histogram() -> Self {
-        KindOps {
-            register: |s, o, c| s.histogram(o, c.clone().unwrap_or_default()),
-            unregistered: Shared::unregistered_histogram,
-            set_removed: |h: &Histogram, removed| h.core.set_removed(removed),
-            reset: Histogram::reset,
-        }
-    }
-}
-
-impl KindOps<EventLog> {
-    pub(crate) fn events() -> Self {
-        KindOps {
-            register: |s, o, _| s.events(o),
-            unregistered: Shared::unregistered_events,
-            set_removed: |h: &EventLog, removed| h.core.set_removed(removed),
-            reset: EventLog::reset,
-        }
-    }
-}
-
-impl KindOps<RecordLog> {
-    pub(crate) fn records() -> Self {
-        KindOps {
-            register: |s, o, _| s.records(o),
-            unregistered: Shared::unregistered_records,
-            set_removed: |h: &RecordLog, removed| h.core.set_removed(removed),
-            reset: RecordLog::reset,
-        }
-    }
-}
-
-impl FamilyRecord<[u64; 3]> for RecordLog {
-    /// Records the fields.
-    #[inline]
-    fn family_record(&self, v: [u64; 3]) {
-        self.record(v);
-    }
-}
-
-impl Shared {
-    pub(crate) fn records_family(
-        self: &Arc<Self>,
-        opts: Opts,
-        labels: &[&str],
-    ) -> Result<RecordsFamily, RegisterError> {
-        Family::new(
-            self,
-            opts,
-            labels,
-            MetricKind::Records,
-            None,
-            KindOps::records(),
-        )
-    }
-
-    pub(crate) fn counter_family(
-        self: &Arc<Self>,
-        opts: Opts,
-        labels: &[&str],
-    ) -> Result<CounterFamily, RegisterError> {
-        Family::new(
-            self,
-            opts,
-            labels,
-            MetricKind::Counter,
-            None,
-            KindOps::counter(),
-        )
-    }
-
-    pub(crate) fn gauge_family(
-        self: &Arc<Self>,
-        opts: Opts,
-        labels: &[&str],
-    ) -> Result<GaugeFamily, RegisterError> {
-        Family::new(
-            self,
-            opts,
-            labels,
-            MetricKind::Gauge,
-            None,
-            KindOps::gauge(),
-        )
-    }
-
-    pub(crate) fn histogram_family(
-        self: &Arc<Self>,
-        opts: Opts,
-        labels: &[&str],
-        cfg: HistogramConfig,
-    ) -> Result<HistogramFamily, RegisterError> {
-        // Check the configuration once, so that series registration cannot fail on it.
-        cfg.layout()
-            .map_err(|reason| RegisterError::InvalidConfig {
-                name: crate::desc::clip(opts.name()),
-                reason,
-            })?;
-        Family::new(
-            self,
-            opts,
-            labels,
-            MetricKind::Histogram,
-            Some(cfg),
-            KindOps::histogram(),
-        )
-    }
-
-    pub(crate) fn events_family(
-        self: &Arc<Self>,
-        opts: Opts,
-        labels: &[&str],
-    ) -> Result<EventsFamily, RegisterError> {
-        Family::new(
-            self,
-            opts,
-            labels,
-            MetricKind::Events,
-            None,
-            KindOps::events(),
-        )
-    }
 }

@@ -45,24 +45,84 @@
 //! - Gauges: a `set` and concurrent `add`s from other threads within one interval are ordered
 //!   set-first.
 //!
-//! # Module map, and what adding a metric kind touches
+//! # Module map
 //!
 //! | module | holds |
 //! |---|---|
 //! | `sync` | the only door to atomics, locks, thread-locals and `arc-swap` (std or loom) |
 //! | `slots`, `local`, `context` | thread slots (claim, release, overflow), the thread-local slot cache and [`LocalRecorder`](crate::LocalRecorder), and the `EngineContext` every metric of an engine shares (id, slot table, clock) |
-//! | `shard/` | one file per kind: the writer's hot-path methods and the aggregator's reader methods side by side, fields private, each ordering argument in one place; `total.rs` is the exact `u128` total |
+//! | `kind/` | the metric kinds: `kind/mod.rs` holds the one list of kinds (the `kinds!` invocation), and each kind is a directory `kind/<kind>/` (below) |
+//! | `shard/` | what every kind's shard shares: `total.rs`, the exact `u128` total, `bump`, and the synchronization argument every shard follows |
 //! | `shard_array`, `ring` | lazily allocated per-slot shards (the only `unsafe`), the overwriting single-producer ring |
-//! | `desc` | kinds, [`Opts`](crate::Opts), [`MetricDesc`](crate::MetricDesc), [`HistogramConfig`](crate::HistogramConfig), name rules, [`RegisterError`](crate::RegisterError): pure data, no engine state |
-//! | `metric` | the handles (`Counter`, …, `Local*`) and each kind's core (description, context, shards, parameters) |
-//! | `registry` | the table of one engine's metrics and its limits and collision rules |
-//! | `aggregator/` | one collector per kind pairing the kind's core with its aggregation state, plus the pass that merges them into a snapshot |
-//! | `snapshot`, `engine`, `global` | the published data, the engine (builder, registration, background thread, health), the global engine and macros |
+//! | `desc` | [`Opts`](crate::Opts), [`MetricDesc`](crate::MetricDesc), [`HistogramConfig`](crate::HistogramConfig), name rules, [`exposed_names`](crate::exposed_names), [`RegisterError`](crate::RegisterError): pure data, no engine state |
+//! | `metric` | `Core<S, P>`, what every handle of one metric shares whatever its kind (description, context, shards, parameters, history), and `RingParams` |
+//! | `registry` | the table of one engine's metrics, its limits and collision rules, and the `Registered` trait every kind's core implements (generated) |
+//! | `aggregator/` | the `Collect` trait every kind implements, the shared helpers (`Pass`, `Since`, rates, windows) and the pass that merges every collector into a snapshot |
+//! | `family` | the generic label [`Family`](crate::Family) and `KindOps`, the table of functions a kind's family needs |
+//! | `snapshot`, `engine`, `global` | the published data ([`Snapshot`](crate::Snapshot), [`Stats`](crate::Stats)), the engine (builder, generic registration, background thread, health), the global engine and macros |
 //!
-//! A new kind is a shard file (`shard/<kind>.rs`), a handle and core (`metric.rs`), a collector
-//! (`aggregator/<kind>.rs`) and its snapshot value (`snapshot.rs`), plus one line each where the
-//! registry's `Entry` enum, the `collector` constructor and the engine's registration method
-//! name the kinds.
+//! Each kind's directory `kind/<kind>/` (`counter`, `gauge`, `histogram`, `events`, `records`):
+//!
+//! | file | holds |
+//! |---|---|
+//! | `shard.rs` | one thread's share: the writer's hot-path methods and the aggregator's reader methods side by side, fields private, each ordering argument in one place |
+//! | `collect.rs` | `collector(core, slots)` and the kind's `Collect` implementation: its aggregation state (previous totals, windows, ring positions) and the arithmetic on what the shards hand it |
+//! | `mod.rs` | the core type (`Core<Shard, Params>`) and its `shard(slot)`, the `EXPOSITION` (sample-name suffixes, reserved labels), the public handle, its `Local*` view and `impl LocalRecorder`, the snapshot value and its `Snapshot` accessor, the `impl Shared`/`impl Engine` registration methods, the family alias, `FamilyRecord` and `KindOps` |
+//!
+//! # How to add a metric kind
+//!
+//! Four files in this crate, all under `src/kind/` (a probe that added a `Max` kind — one
+//! `u64` per thread, collected as the largest over threads, a handle with `set` — touched
+//! exactly these four, and its test passed with nothing else changed):
+//!
+//! 1. **`kind/<kind>/shard.rs`**: the shard type, `new() -> CachePadded<Self>`, the writer's
+//!    `#[inline]` methods (single-writer `store(load + n)`, or `fetch_*` when the slot is
+//!    `shared`; reuse `crate::shard::{bump, WideTotal}`) and the reader's methods, each atomic
+//!    `Ordering` with its reason.
+//! 2. **`kind/<kind>/collect.rs`**: `pub(crate) fn collector(core: Arc<XCore>, slots: usize)
+//!    -> Box<dyn Collect>` and the collector implementing `crate::aggregator::Collect` (`desc`,
+//!    `removed`, `collect` writing `MetricValue::X(..)`, `reset`, `reset_at`; `Since`,
+//!    `per_sec`, `push_window`, `take_value`… are there to reuse). It only reads shards.
+//! 3. **`kind/<kind>/mod.rs`**: `mod collect; mod shard; pub(crate) use collect::collector;`,
+//!    `pub(crate) type XCore = Core<XShard, XParams>` with `impl XCore { #[inline] fn
+//!    shard(&self, slot: SlotId) }`, `pub(super) const EXPOSITION: Exposition`, the
+//!    `#[must_use]` handle `X { pub(crate) core: Arc<XCore> }` with its hot-path methods and
+//!    `debug_handle!(X)`, the snapshot type `XSnapshot` (`Debug, Clone, Default, PartialEq`,
+//!    `#[non_exhaustive]`) with an `impl Snapshot { pub fn x(&self, name) }` accessor, and
+//!    `impl Engine { pub fn x(&self, opts) }` built on the generic
+//!    `self.shared().register(opts, None, |desc| params)`. Optional, in the same file: a
+//!    `Local*` view (`impl LocalRecorder`), families (`impl Shared { fn x }`,
+//!    `unregistered(params)`, `KindOps<X>`, `FamilyRecord`, `Engine::x_family`, the `XFamily`
+//!    alias) and time-range history (`core.history.add_*` in the collector). Tests go in the
+//!    same files (`#[cfg(all(test, not(loom)))]`).
+//! 4. **`kind/mod.rs`**: a `mod <kind>;` line and one entry in the `kinds!` list:
+//!
+//! ```text
+//! /// The MetricKind variant's docs.
+//! X(<kind>, "<kind name>") {
+//!     core: XCore,
+//!     /// The MetricValue variant's docs.
+//!     value: XSnapshot,
+//!     exports: [X, XSnapshot /* , LocalX, XFamily, … */],
+//! },
+//! ```
+//!
+//! From that entry come the `MetricKind::X` variant and its name, `MetricValue::X`, the
+//! registry's `Entry::X` and `Registered for XCore` (so registration, kind conflicts and
+//! exposed-name collisions work), the aggregator's dispatch to `collector`, and the crate
+//! root's re-export of everything in `exports`. `lib.rs`, `registry.rs`, `aggregator/`,
+//! `desc.rs`, `snapshot.rs`, `engine.rs` and `family.rs` need no edit.
+//!
+//! Outside this crate's count: the exporters (`tachymeter-export`, `tachymeter-cli`,
+//! `tachymeter-monitor`) match on [`MetricValue`](crate::MetricValue), which is
+//! `#[non_exhaustive]`, so they compile and leave a new kind out of their output until they
+//! learn it (`grep -rn 'MetricValue::' crates/` finds every match; the Prometheus encoders'
+//! wildcard arms say "not exposed until an encoder knows it"). [`MetricKind`](crate::MetricKind)
+//! is exhaustive, so a `match` on it that has no wildcard arm fails to compile and says
+//! where: today only `tachymeter-export`'s fuzz model (`src/fuzz.rs`, test builds). The
+//! facade macros (`counter!`…) in `global.rs` are per kind by design; a new kind gets one only
+//! if it needs it. Loom models (`loom-tests/`) and `loom-tests/mutants.py` name engine files by
+//! path: a kind whose shard has a new ordering argument deserves a model and a mutant there.
 //!
 //! # Why not `atomic::Atomic<f64>` or `once_cell` in the shards
 //!

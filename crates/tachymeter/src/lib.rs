@@ -54,6 +54,7 @@ pub mod fuzz;
 mod global;
 pub mod history;
 pub mod implementation;
+mod kind;
 mod local;
 mod metric;
 mod registry;
@@ -67,26 +68,17 @@ mod sync;
 
 pub use clock::{Clock, MockClock};
 pub use desc::{
-    exposed_names, is_valid_label_name, is_valid_metric_name, HistogramConfig, MetricDesc,
-    MetricKind, Opts, RegisterError, Unit,
+    exposed_names, is_valid_label_name, is_valid_metric_name, HistogramConfig, MetricDesc, Opts,
+    RegisterError, Unit,
 };
 pub use engine::{limits, BuildError, Engine, EngineBuilder, Health};
-pub use family::{
-    CounterFamily, EventsFamily, Family, FamilyRecord, GaugeFamily, HistogramFamily, RecordsFamily,
-    OVERFLOW_VALUE,
-};
+pub use family::{Family, FamilyRecord, OVERFLOW_VALUE};
 #[cfg(not(loom))]
 pub use global::{__private, global};
 pub use history::{GaugeRange, HistoryConfig, Range, RangeStats, Tier};
+pub use kind::exports::*;
 pub use local::LocalRecorder;
-pub use metric::{
-    Counter, EventLog, Gauge, Histogram, LocalCounter, LocalEventLog, LocalGauge, LocalHistogram,
-    LocalTimer, RecordLog, Timer,
-};
-pub use snapshot::{
-    CounterSnapshot, Event, EventsSnapshot, GaugeSnapshot, HistogramSnapshot, MetricSnapshot,
-    MetricValue, Record, RecordsSnapshot, Snapshot, Stats,
-};
+pub use snapshot::{MetricSnapshot, Snapshot, Stats};
 pub use tachymeter_histogram as histogram;
 pub use tachymeter_histogram::HistogramData;
 

@@ -10,52 +10,22 @@
 #![deny(unsafe_code)]
 
 use crate::desc::{
-    clip, exposed_names, validate, HistogramConfig, MetricDesc, MetricKind, Opts, RegisterError,
+    clip, exposed_names, validate, HistogramConfig, MetricDesc, Opts, RegisterError,
 };
-use crate::metric::{CounterCore, EventsCore, GaugeCore, HistogramCore, RecordsCore};
+use crate::kind::{Entry, MetricKind};
 use crate::sync::{lock, Arc, Mutex};
 use std::collections::HashMap;
 
-/// A registered metric of any kind.
-#[derive(Clone)]
-pub(crate) enum Entry {
-    Counter(Arc<CounterCore>),
-    Gauge(Arc<GaugeCore>),
-    Histogram(Arc<HistogramCore>),
-    Events(Arc<EventsCore>),
-    Records(Arc<RecordsCore>),
-}
-
-/// A metric core the registry can store: converts to and from an [`Entry`].
+/// A metric core the registry can store: converts to and from an [`Entry`]. Implemented for
+/// every kind's core by the `kinds!` list (`kind/mod.rs`).
 pub(crate) trait Registered: Sized {
+    /// The kind of metric this core records.
+    const KIND: MetricKind;
     /// The entry holding `core`.
     fn entry(core: Arc<Self>) -> Entry;
     /// The core in `entry`, if it is of this kind.
     fn of(entry: &Entry) -> Option<&Arc<Self>>;
 }
-
-macro_rules! registered {
-    ($($core:ty => $variant:ident),*) => {$(
-        impl Registered for $core {
-            fn entry(core: Arc<Self>) -> Entry {
-                Entry::$variant(core)
-            }
-            fn of(entry: &Entry) -> Option<&Arc<Self>> {
-                match entry {
-                    Entry::$variant(core) => Some(core),
-                    _ => None,
-                }
-            }
-        }
-    )*};
-}
-registered!(
-    CounterCore => Counter,
-    GaugeCore => Gauge,
-    HistogramCore => Histogram,
-    EventsCore => Events,
-    RecordsCore => Records
-);
 
 struct Family {
     kind: MetricKind,
@@ -97,26 +67,25 @@ impl Registry {
         }
     }
 
-    /// Validates `opts`, then returns the existing entry for (name, labels) or the one `make`
-    /// builds from the validated description.
+    /// Validates `opts` as a metric of `C`'s kind, then returns the existing entry for (name,
+    /// labels) or the one `make` builds from the validated description.
     pub(crate) fn register<C: Registered>(
         &self,
         opts: Opts,
-        kind: MetricKind,
         config: Option<HistogramConfig>,
         make: impl FnOnce(Arc<MetricDesc>, usize) -> Arc<C>,
     ) -> Result<Arc<C>, RegisterError> {
-        let desc = validate(opts, kind)?;
+        let desc = validate(opts, C::KIND)?;
         let key = (desc.name.clone(), desc.labels.clone());
         let mut inner = lock(&self.inner);
         let inner = &mut *inner;
         check_family(inner, &desc, &config)?;
         if let Some(e) = inner.by_key.get(&key) {
-            // The family check above makes the kind match; a mismatch would still be an error.
+            // The family check above makes the kinds match; a mismatch would still be an error.
             return C::of(e).cloned().ok_or(RegisterError::KindMismatch {
                 name: clip(&desc.name),
-                existing: kind,
-                requested: kind,
+                existing: e.kind(),
+                requested: C::KIND,
             });
         }
         if inner.entries.len() >= self.limits.series {

@@ -1,10 +1,10 @@
 //! [`Snapshot`]: the immutable, merged view of every metric that readers and exporters use.
 #![deny(unsafe_code)]
 
-use crate::desc::{MetricDesc, MetricKind};
+use crate::desc::MetricDesc;
+use crate::kind::{MetricKind, MetricValue};
 use crate::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tachymeter_histogram::HistogramData;
 
 /// Engine-wide health counters: everything that was rejected, clamped or dropped is visible here.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -48,173 +48,6 @@ pub struct Stats {
     pub aggregator_panics: u64,
     /// Time the aggregator spent collecting this snapshot.
     pub collect_time: Duration,
-}
-
-/// One recorded event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Event {
-    /// The event code (e.g. an error kind).
-    pub code: u32,
-    /// The payload recorded with it.
-    pub payload: u32,
-}
-
-/// A counter's statistics.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct CounterSnapshot {
-    /// Total since the engine started or the last reset (exact: `u128`, so no sequence of
-    /// `add`s can wrap it).
-    pub total: u128,
-    /// Increase during the last interval.
-    pub delta: u128,
-    /// `delta` per second of the last interval.
-    pub rate: f64,
-    /// Increase per second over the rolling window.
-    pub window_rate: f64,
-    /// Highest per-interval rate within the window.
-    pub peak_rate: f64,
-    /// `total` per second since the engine started (or since the last reset).
-    pub avg_rate: f64,
-    /// Highest per-interval rate since the engine started (or since the last reset).
-    pub max_rate: f64,
-}
-
-/// A gauge's value.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct GaugeSnapshot {
-    /// The combined value (see [`Gauge`](crate::Gauge)).
-    pub value: f64,
-}
-
-/// A histogram's statistics: cumulative, last interval, rolling window, recent raw samples.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct HistogramSnapshot {
-    /// Everything recorded since the start (or since the last reset); `min`/`max` exact
-    /// (after a reset: bucket bounds).
-    pub cumulative: HistogramData,
-    /// The last interval only; `min`/`max` are bucket bounds.
-    pub interval: HistogramData,
-    /// The last `window` intervals merged; `min`/`max` are bucket bounds.
-    pub window: HistogramData,
-    /// Time covered by `window`.
-    pub window_duration: Duration,
-    /// `window.count()` per second.
-    pub throughput: f64,
-    /// Highest per-interval count per second within the window.
-    pub peak_throughput: f64,
-    /// `cumulative.count()` per second since the engine started (or since the last reset).
-    pub avg_throughput: f64,
-    /// Highest per-interval count per second since the engine started (or the last reset).
-    pub max_throughput: f64,
-    /// The most recent raw samples (if `HistogramConfig::recent` > 0), oldest first; samples
-    /// of different threads within one interval are grouped by thread.
-    pub recent: Vec<u64>,
-    /// NaN/infinite/negative `record_f64` inputs.
-    pub rejected: u64,
-    /// Values outside the configured range (counted in an edge bucket).
-    pub saturated: u64,
-    /// Positive `record_f64` values below half a step of the resolution (recorded as 0).
-    pub below_resolution: u64,
-    /// Steps of the data above per unit of the metric
-    /// ([`Unit::steps_per_unit`](crate::Unit::steps_per_unit)): `1e9` for `seconds`, whose data
-    /// are nanoseconds; `1` for bytes and unit-less histograms.
-    pub steps_per_unit: f64,
-}
-
-impl HistogramSnapshot {
-    /// `steps` (a quantile, mean, min, max or sum of the data above) in the metric's unit.
-    ///
-    /// ```
-    /// let engine = tachymeter::Engine::builder().background(false).build().unwrap();
-    /// let h = engine.histogram(tachymeter::Opts::new("step").unit("seconds")).unwrap();
-    /// h.record_f64(0.0123);
-    /// let snap = engine.flush();
-    /// let hs = snap.histogram("step").unwrap();
-    /// assert_eq!(hs.cumulative.sum(), 12_300_000); // nanoseconds
-    /// assert_eq!(hs.in_unit(hs.cumulative.sum() as f64), 0.0123);
-    /// ```
-    pub fn in_unit(&self, steps: f64) -> f64 {
-        steps / self.steps_per_unit
-    }
-}
-
-impl HistogramSnapshot {
-    /// The exact `q`-quantile (nearest rank) of the recent raw samples.
-    pub fn recent_quantile(&self, q: f64) -> Option<u64> {
-        if self.recent.is_empty() || !(0.0..=1.0).contains(&q) {
-            return None;
-        }
-        let mut v = self.recent.clone();
-        v.sort_unstable();
-        let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
-        Some(v[rank - 1])
-    }
-}
-
-/// An event log's statistics.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct EventsSnapshot {
-    /// Events recorded since the start or the last reset (exact).
-    pub total: u64,
-    /// Increase during the last interval.
-    pub delta: u64,
-    /// The most recent events, oldest first (grouped by thread within one interval).
-    pub recent: Vec<Event>,
-    /// Events overwritten in a per-thread ring before the aggregator read them.
-    pub overwritten: u64,
-}
-
-/// One entry of a record log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Record {
-    /// When it was recorded, as time since the engine started (engine clock).
-    pub at: Duration,
-    /// The fields recorded with it (their meaning is the caller's: duration, size, status…).
-    pub fields: [u64; 3],
-}
-
-/// A record log's statistics.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct RecordsSnapshot {
-    /// Records made since the start or the last reset (exact).
-    pub total: u64,
-    /// Increase during the last interval.
-    pub delta: u64,
-    /// The most recent records of every thread, merged in time order, oldest first.
-    pub recent: Vec<Record>,
-    /// Records overwritten in a per-thread ring before the aggregator read them.
-    pub overwritten: u64,
-}
-
-impl RecordsSnapshot {
-    /// The last `n` records (fewer if fewer are kept), oldest first.
-    pub fn last(&self, n: usize) -> &[Record] {
-        &self.recent[self.recent.len().saturating_sub(n)..]
-    }
-}
-
-/// The value part of a metric snapshot.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-// Snapshots hold these in one Vec built once per interval; boxing would add an allocation per
-// histogram per interval to save ~200 bytes per counter.
-#[allow(clippy::large_enum_variant)]
-pub enum MetricValue {
-    /// A counter.
-    Counter(CounterSnapshot),
-    /// A gauge.
-    Gauge(GaugeSnapshot),
-    /// A histogram.
-    Histogram(HistogramSnapshot),
-    /// An event log.
-    Events(EventsSnapshot),
-    /// A record log.
-    Records(RecordsSnapshot),
 }
 
 /// One metric in a snapshot.
@@ -307,46 +140,6 @@ impl Snapshot {
     /// The metric with `name` and exactly `labels` (any order).
     pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<&MetricSnapshot> {
         self.position(name, labels).map(|i| &self.metrics[i])
-    }
-
-    /// The unlabelled counter `name`.
-    pub fn counter(&self, name: &str) -> Option<&CounterSnapshot> {
-        match &self.get(name, &[])?.value {
-            MetricValue::Counter(c) => Some(c),
-            _ => None,
-        }
-    }
-
-    /// The unlabelled gauge `name`.
-    pub fn gauge(&self, name: &str) -> Option<&GaugeSnapshot> {
-        match &self.get(name, &[])?.value {
-            MetricValue::Gauge(g) => Some(g),
-            _ => None,
-        }
-    }
-
-    /// The unlabelled histogram `name`.
-    pub fn histogram(&self, name: &str) -> Option<&HistogramSnapshot> {
-        match &self.get(name, &[])?.value {
-            MetricValue::Histogram(h) => Some(h),
-            _ => None,
-        }
-    }
-
-    /// The unlabelled record log `name`.
-    pub fn records(&self, name: &str) -> Option<&RecordsSnapshot> {
-        match &self.get(name, &[])?.value {
-            MetricValue::Records(r) => Some(r),
-            _ => None,
-        }
-    }
-
-    /// The unlabelled event log `name`.
-    pub fn events(&self, name: &str) -> Option<&EventsSnapshot> {
-        match &self.get(name, &[])?.value {
-            MetricValue::Events(e) => Some(e),
-            _ => None,
-        }
     }
 
     /// Every metric of `kind`.

@@ -10,16 +10,11 @@
 //! never touch it.
 #![deny(unsafe_code)]
 
-mod counter;
-mod events;
-mod gauge;
-mod histogram;
-mod records;
-
 use crate::clock::Clock;
 use crate::context::EngineContext;
 use crate::desc::MetricDesc;
-use crate::registry::{Entry, Registry};
+use crate::kind::{collector, Entry, MetricValue};
+use crate::registry::Registry;
 use crate::snapshot::*;
 use crate::sync::Arc;
 use std::collections::VecDeque;
@@ -27,7 +22,7 @@ use std::time::{Duration, SystemTime};
 
 /// One metric's aggregation: its core (to read the shards) paired with its state (previous
 /// totals, windows, ring positions). One implementation per kind, each in its own file.
-trait Collect: Send {
+pub(crate) trait Collect: Send {
     /// The metric's description.
     fn desc(&self) -> &Arc<MetricDesc>;
     /// Whether the series was removed (left out of snapshots until registered again).
@@ -42,37 +37,31 @@ trait Collect: Send {
     fn collect(&mut self, pass: &Pass<'_>, stats: &mut Stats, value: &mut MetricValue);
 }
 
-/// The collector of a registered metric (the one place that maps kinds to collectors).
-fn collector(entry: &Entry, slots: usize) -> Box<dyn Collect> {
-    match entry {
-        Entry::Counter(core) => Box::new(counter::CounterCollector::new(core.clone())),
-        Entry::Gauge(core) => Box::new(gauge::GaugeCollector::new(core.clone(), slots)),
-        Entry::Histogram(core) => Box::new(histogram::HistogramCollector::new(core.clone(), slots)),
-        Entry::Events(core) => Box::new(events::EventsCollector::new(core.clone(), slots)),
-        Entry::Records(core) => Box::new(records::RecordsCollector::new(core.clone(), slots)),
-    }
-}
-
 /// Takes the snapshot value out of `value` if it is of the wanted kind (to reuse its buffers),
 /// leaving a placeholder that costs no allocation.
-fn take_value(value: &mut MetricValue) -> MetricValue {
-    std::mem::replace(value, MetricValue::Gauge(GaugeSnapshot::default()))
+pub(crate) fn take_value(value: &mut MetricValue) -> MetricValue {
+    std::mem::replace(value, placeholder())
+}
+
+/// A value that costs no allocation, for a collector to overwrite.
+fn placeholder() -> MetricValue {
+    MetricValue::Gauge(Default::default())
 }
 
 /// Since-start (or since-reset) bookkeeping of one collector.
 #[derive(Default)]
-struct Since {
+pub(crate) struct Since {
     /// Tick of the last reset; `None`: the engine's start.
-    tick: Option<u64>,
+    pub(crate) tick: Option<u64>,
     /// Wall time of the last reset.
-    at: Option<SystemTime>,
+    pub(crate) at: Option<SystemTime>,
     /// Highest per-interval rate since then.
     max_rate: f64,
 }
 
 impl Since {
     /// Time since the engine started or the last reset.
-    fn elapsed(&self, pass: &Pass<'_>) -> Duration {
+    pub(crate) fn elapsed(&self, pass: &Pass<'_>) -> Duration {
         match self.tick {
             None => pass.uptime,
             Some(t) => Duration::from_nanos(pass.clock.delta_nanos(t, pass.now)),
@@ -80,12 +69,12 @@ impl Since {
     }
 
     /// Notes this interval's rate; returns the highest so far.
-    fn max(&mut self, rate: f64) -> f64 {
+    pub(crate) fn max(&mut self, rate: f64) -> f64 {
         self.max_rate = self.max_rate.max(rate);
         self.max_rate
     }
 
-    fn reset(&mut self, now: u64) {
+    pub(crate) fn reset(&mut self, now: u64) {
         *self = Since {
             tick: Some(now),
             at: Some(SystemTime::now()),
@@ -230,7 +219,7 @@ impl Aggregator {
             if n == out.metrics.len() {
                 out.metrics.push(MetricSnapshot {
                     desc: c.desc().clone(),
-                    value: MetricValue::Counter(CounterSnapshot::default()),
+                    value: placeholder(),
                     reset_at: None,
                 });
             } else if !Arc::ptr_eq(&out.metrics[n].desc, c.desc()) {
@@ -256,27 +245,28 @@ impl Aggregator {
 }
 
 /// What one collection pass hands every metric: the interval just ended and the window.
-struct Pass<'a> {
+pub(crate) struct Pass<'a> {
     /// Length of the interval that just ended.
-    interval: Duration,
+    pub(crate) interval: Duration,
     /// Intervals in the rolling window.
-    window: usize,
+    pub(crate) window: usize,
     /// Time covered by the window (the sum of `durations`).
-    window_duration: Duration,
+    pub(crate) window_duration: Duration,
     /// The window's interval lengths, oldest first.
-    durations: &'a VecDeque<Duration>,
+    pub(crate) durations: &'a VecDeque<Duration>,
     /// This collection's clock tick.
-    now: u64,
+    pub(crate) now: u64,
     /// Time since the engine started.
-    uptime: Duration,
+    pub(crate) uptime: Duration,
     /// The engine's start, in clock ticks.
-    start: u64,
+    pub(crate) start: u64,
     /// The tiers every series' history keeps.
-    history: &'a crate::HistoryConfig,
-    clock: &'a Clock,
+    pub(crate) history: &'a crate::HistoryConfig,
+    /// The engine clock.
+    pub(crate) clock: &'a Clock,
 }
 
-fn per_sec(n: impl Into<u128>, d: Duration) -> f64 {
+pub(crate) fn per_sec(n: impl Into<u128>, d: Duration) -> f64 {
     if d.is_zero() {
         0.0
     } else {
@@ -284,14 +274,17 @@ fn per_sec(n: impl Into<u128>, d: Duration) -> f64 {
     }
 }
 
-fn peak<N: Into<u128>>(counts: impl Iterator<Item = N>, durations: &VecDeque<Duration>) -> f64 {
+pub(crate) fn peak<N: Into<u128>>(
+    counts: impl Iterator<Item = N>,
+    durations: &VecDeque<Duration>,
+) -> f64 {
     counts
         .zip(durations.iter().rev())
         .map(|(n, &d)| per_sec(n, d))
         .fold(0.0, f64::max)
 }
 
-fn push_window<T>(q: &mut VecDeque<T>, v: T, cap: usize) {
+pub(crate) fn push_window<T>(q: &mut VecDeque<T>, v: T, cap: usize) {
     q.push_back(v);
     while q.len() > cap {
         q.pop_front();
@@ -299,7 +292,7 @@ fn push_window<T>(q: &mut VecDeque<T>, v: T, cap: usize) {
 }
 
 /// The merged recent-sample window of a metric whose per-thread rings hold `configured`.
-fn recent_cap(configured: usize) -> usize {
+pub(crate) fn recent_cap(configured: usize) -> usize {
     if configured == 0 {
         0
     } else {

@@ -1,5 +1,9 @@
 //! Per-thread shards: what one thread's records write, and the only memory the hot path touches.
 //!
+//! Each kind's shard type lives with its kind (`kind/<kind>/shard.rs`); this module holds what
+//! they share — the exact wide total (`total.rs`) and `bump` — and the synchronization argument
+//! every shard follows.
+//!
 //! # Synchronization
 //!
 //! Every field of a shard in an exclusive slot has exactly one writer, the slot's owner, which
@@ -21,22 +25,13 @@
 //! values; when it is, the owner writes the pair under a tiny seqlock (see `total.rs`).
 //!
 //! Each shard type owns both halves of its protocol: the writer's hot-path methods and the
-//! reader methods the aggregator calls sit side by side in one file, with private fields, so
-//! each ordering argument is in one place.
+//! reader methods the aggregator calls sit side by side in one file (`kind/<kind>/shard.rs`),
+//! with private fields, so each ordering argument is in one place.
 #![deny(unsafe_code)]
 
-mod counter;
-mod events;
-mod gauge;
-mod histogram;
-mod records;
 mod total;
 
-pub(crate) use counter::CounterShard;
-pub(crate) use events::EventShard;
-pub(crate) use gauge::{GaugeRead, GaugeShard};
-pub(crate) use histogram::HistShard;
-pub(crate) use records::{RecordShard, RECORD_WORDS};
+pub(crate) use total::WideTotal;
 
 use crate::sync::{AtomicU64, Ordering};
 

@@ -1,8 +1,8 @@
 //! One thread's share of a record log.
 #![deny(unsafe_code)]
 
-use super::bump;
 use crate::ring::Ring;
+use crate::shard::bump;
 use crate::sync::{AtomicU64, Ordering};
 use crossbeam_utils::CachePadded;
 

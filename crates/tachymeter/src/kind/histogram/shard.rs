@@ -1,9 +1,8 @@
 //! One thread's share of a histogram.
 #![deny(unsafe_code)]
 
-use super::bump;
-use super::total::WideTotal;
 use crate::ring::Ring;
+use crate::shard::{bump, WideTotal};
 use crate::sync::{AtomicU64, Ordering};
 use crossbeam_utils::CachePadded;
 use tachymeter_histogram::Layout;

@@ -1,16 +1,22 @@
 //! Record logs: totals and the recent records of every thread's ring, merged in time order.
 #![deny(unsafe_code)]
 
-use super::{recent_cap, take_value, Collect, Pass, Since};
+use super::shard::RECORD_WORDS;
+use super::{Record, RecordsCore, RecordsSnapshot};
+use crate::aggregator::{recent_cap, take_value, Collect, Pass, Since};
 use crate::desc::MetricDesc;
-use crate::metric::RecordsCore;
-use crate::shard::RECORD_WORDS;
-use crate::snapshot::{MetricValue, Record, RecordsSnapshot, Stats};
+use crate::kind::MetricValue;
+use crate::snapshot::Stats;
 use crate::sync::Arc;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-pub(super) struct RecordsCollector {
+/// The collector of a registered record log.
+pub(crate) fn collector(core: Arc<RecordsCore>, slots: usize) -> Box<dyn Collect> {
+    Box::new(RecordsCollector::new(core, slots))
+}
+
+struct RecordsCollector {
     core: Arc<RecordsCore>,
     /// The shards' summed total at the last reset.
     base: u64,
@@ -27,7 +33,7 @@ pub(super) struct RecordsCollector {
 }
 
 impl RecordsCollector {
-    pub(super) fn new(core: Arc<RecordsCore>, slots: usize) -> Self {
+    fn new(core: Arc<RecordsCore>, slots: usize) -> Self {
         let cap = recent_cap(core.params.capacity);
         RecordsCollector {
             core,

@@ -1,7 +1,7 @@
 //! One thread's share of a counter.
 #![deny(unsafe_code)]
 
-use super::total::WideTotal;
+use crate::shard::WideTotal;
 use crossbeam_utils::CachePadded;
 
 /// One thread's share of a counter.

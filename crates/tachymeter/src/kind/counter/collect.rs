@@ -1,14 +1,20 @@
 //! Counters: the sum of the shards' exact totals, deltas and rates.
 #![deny(unsafe_code)]
 
-use super::{peak, per_sec, push_window, Collect, Pass, Since};
+use super::{CounterCore, CounterSnapshot};
+use crate::aggregator::{peak, per_sec, push_window, Collect, Pass, Since};
 use crate::desc::MetricDesc;
-use crate::metric::CounterCore;
-use crate::snapshot::{CounterSnapshot, MetricValue, Stats};
+use crate::kind::MetricValue;
+use crate::snapshot::Stats;
 use crate::sync::Arc;
 use std::collections::VecDeque;
 
-pub(super) struct CounterCollector {
+/// The collector of a registered counter.
+pub(crate) fn collector(core: Arc<CounterCore>, _slots: usize) -> Box<dyn Collect> {
+    Box::new(CounterCollector::new(core))
+}
+
+struct CounterCollector {
     core: Arc<CounterCore>,
     /// The shards' summed total at the last reset (0 if never reset).
     base: u128,
@@ -20,7 +26,7 @@ pub(super) struct CounterCollector {
 }
 
 impl CounterCollector {
-    pub(super) fn new(core: Arc<CounterCore>) -> Self {
+    fn new(core: Arc<CounterCore>) -> Self {
         CounterCollector {
             core,
             base: 0,

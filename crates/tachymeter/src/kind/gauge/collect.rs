@@ -1,14 +1,20 @@
 //! Gauges: the latest `set` across threads plus every `add` after it.
 #![deny(unsafe_code)]
 
-use super::{Collect, Pass, Since};
+use super::shard::GaugeRead;
+use super::{GaugeCore, GaugeSnapshot};
+use crate::aggregator::{Collect, Pass, Since};
 use crate::desc::MetricDesc;
-use crate::metric::GaugeCore;
-use crate::shard::GaugeRead;
-use crate::snapshot::{GaugeSnapshot, MetricValue, Stats};
+use crate::kind::MetricValue;
+use crate::snapshot::Stats;
 use crate::sync::Arc;
 
-pub(super) struct GaugeCollector {
+/// The collector of a registered gauge.
+pub(crate) fn collector(core: Arc<GaugeCore>, slots: usize) -> Box<dyn Collect> {
+    Box::new(GaugeCollector::new(core, slots))
+}
+
+struct GaugeCollector {
     core: Arc<GaugeCore>,
     /// Stamp of the set the value is based on.
     applied_stamp: u64,
@@ -23,7 +29,7 @@ pub(super) struct GaugeCollector {
 }
 
 impl GaugeCollector {
-    pub(super) fn new(core: Arc<GaugeCore>, slots: usize) -> Self {
+    fn new(core: Arc<GaugeCore>, slots: usize) -> Self {
         GaugeCollector {
             core,
             applied_stamp: 0,

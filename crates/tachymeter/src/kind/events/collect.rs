@@ -1,14 +1,20 @@
 //! Event logs: totals and the merged recent events of every thread's ring.
 #![deny(unsafe_code)]
 
-use super::{push_window, recent_cap, take_value, Collect, Pass, Since};
+use super::{Event, EventsCore, EventsSnapshot};
+use crate::aggregator::{push_window, recent_cap, take_value, Collect, Pass, Since};
 use crate::desc::MetricDesc;
-use crate::metric::EventsCore;
-use crate::snapshot::{Event, EventsSnapshot, MetricValue, Stats};
+use crate::kind::MetricValue;
+use crate::snapshot::Stats;
 use crate::sync::Arc;
 use std::collections::VecDeque;
 
-pub(super) struct EventsCollector {
+/// The collector of a registered event log.
+pub(crate) fn collector(core: Arc<EventsCore>, slots: usize) -> Box<dyn Collect> {
+    Box::new(EventsCollector::new(core, slots))
+}
+
+struct EventsCollector {
     core: Arc<EventsCore>,
     /// The shards' summed total at the last reset.
     base: u64,
@@ -22,7 +28,7 @@ pub(super) struct EventsCollector {
 }
 
 impl EventsCollector {
-    pub(super) fn new(core: Arc<EventsCore>, slots: usize) -> Self {
+    fn new(core: Arc<EventsCore>, slots: usize) -> Self {
         let cap = recent_cap(core.params.capacity);
         EventsCollector {
             core,

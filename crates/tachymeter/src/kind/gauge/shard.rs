@@ -1,12 +1,12 @@
 //! One thread's share of a gauge.
 #![deny(unsafe_code)]
 
-use super::bump;
+use crate::shard::bump;
 use crate::sync::{fence, AtomicU64, Ordering};
 use crossbeam_utils::CachePadded;
 
 /// One thread's share of a gauge: its last `set` (seqlock-protected triple) and its cumulative
-/// `add`s. The aggregator combines shards: see `aggregator/gauge.rs`.
+/// `add`s. The aggregator combines shards: see `collect.rs`.
 pub(crate) struct GaugeShard {
     /// Even when stable; odd while a `set` is being written.
     seq: AtomicU64,

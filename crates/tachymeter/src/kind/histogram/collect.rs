@@ -2,15 +2,21 @@
 //! the merged recent samples of every thread's ring.
 #![deny(unsafe_code)]
 
-use super::{peak, per_sec, push_window, recent_cap, take_value, Collect, Pass, Since};
+use super::{HistogramCore, HistogramSnapshot};
+use crate::aggregator::{peak, per_sec, push_window, recent_cap, take_value, Collect, Pass, Since};
 use crate::desc::MetricDesc;
-use crate::metric::HistogramCore;
-use crate::snapshot::{HistogramSnapshot, MetricValue, Stats};
+use crate::kind::MetricValue;
+use crate::snapshot::Stats;
 use crate::sync::Arc;
 use std::collections::VecDeque;
 use tachymeter_histogram::HistogramData;
 
-pub(super) struct HistogramCollector {
+/// The collector of a registered histogram.
+pub(crate) fn collector(core: Arc<HistogramCore>, slots: usize) -> Box<dyn Collect> {
+    Box::new(HistogramCollector::new(core, slots))
+}
+
+struct HistogramCollector {
     core: Arc<HistogramCore>,
     /// The merged shards at the previous collection (all-time, exact min/max).
     cumulative: HistogramData,
@@ -33,7 +39,7 @@ pub(super) struct HistogramCollector {
 }
 
 impl HistogramCollector {
-    pub(super) fn new(core: Arc<HistogramCore>, slots: usize) -> Self {
+    fn new(core: Arc<HistogramCore>, slots: usize) -> Self {
         let schema = core.params.layout.schema();
         HistogramCollector {
             cumulative: HistogramData::empty(schema),
