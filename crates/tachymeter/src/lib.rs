@@ -72,8 +72,8 @@ pub use desc::{
 };
 pub use engine::{limits, BuildError, Engine, EngineBuilder, Health};
 pub use family::{
-    CounterFamily, EventsFamily, Family, FamilyRecord, GaugeFamily, HistogramFamily, RecordsFamily,
-    OVERFLOW_VALUE,
+    CounterFamily, EventsFamily, Family, FamilyRecord, FamilyValues, GaugeFamily, HistogramFamily,
+    RecordsFamily, OVERFLOW_VALUE,
 };
 #[cfg(not(loom))]
 pub use global::{__private, global};
