@@ -10,7 +10,8 @@
 //! `PerformanceMetrics`), the endpoint tracker ([`EndpointTracker`], the seeds'
 //! `get_api_tracker()`), cache statistics ([`CacheMonitor`]), a profiler ([`Profiler`]) and
 //! the serialization monitor's core ([`SerializationMonitor`]: `record_operation`, metrics,
-//! summary, reset, recent) so far; the other monitors of the seeds are not implemented yet.
+//! summary, reset, recent) and the operation tracker ([`OperationTracker`], the seeds'
+//! `PerformanceTracker`: start and end by id from any thread) so far; the other monitors of the seeds are not implemented yet.
 //!
 //! ```
 //! use std::time::Duration;
@@ -40,6 +41,7 @@ mod cache;
 mod elapsed;
 mod endpoint;
 mod inference;
+mod operations;
 mod profiler;
 mod serialization;
 
@@ -51,6 +53,11 @@ pub use endpoint::{
 pub use inference::{
     global_inference_metrics, ComprehensiveStatistics, InferenceMetrics, InferenceMetricsBuilder,
     InferenceStatistics,
+};
+pub use operations::{
+    global_operation_tracker, AllOperationMetrics, EndedOperation, Metadata, OperationId,
+    OperationKind, OperationKindMetrics, OperationStats, OperationTracker, OperationTrackerBuilder,
+    MAX_IN_FLIGHT,
 };
 pub use profiler::{get_profiler, Bottleneck, ProfileGuard, ProfileStats, Profiler};
 pub use serialization::{
