@@ -15,3 +15,11 @@ mod endpoints;
 fn endpoints_example_runs() {
     endpoints::main();
 }
+
+#[path = "../examples/operations.rs"]
+mod operations;
+
+#[test]
+fn operations_example_runs() {
+    operations::main();
+}
