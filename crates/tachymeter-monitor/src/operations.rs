@@ -9,7 +9,6 @@
 //! | `operation_duration` | histogram, seconds | `kind`, `name` |
 //! | `operation_failures_total` | counter | `kind`, `name` |
 //! | `operation_dropped_total` | counter: starts rejected by a full table (`table_full`), ends of unknown, stale or already-ended ids (`unknown_id`) | `reason` |
-//! | `operation_recent` | record log: duration ns, series position × 2 + success, operation id | |
 //!
 //! `kind` is [`OperationKind::label`]; `name` is the caller's operation name. Both are label
 //! values: keep their sets bounded (`download_model`, not `download_model_{id}`); past the
@@ -47,9 +46,10 @@
 //! # Costs
 //!
 //! `start` + `end` without metadata is a clock read each, a family lookup (hashing the
-//! instance, kind and name), two CASes on free-stack heads, one CAS on the slot, a histogram
-//! record and a record-log push: no lock, no allocation (`tests/operations.rs` counts 0
-//! allocations after warm-up). Metadata and error messages allocate (they are owned strings)
+//! instance, kind and name), two CASes on free-stack heads, one CAS on the slot and a histogram
+//! record: no lock, no allocation (`tests/operations.rs` counts 0 allocations after warm-up).
+//! Measured (`cargo bench -p tachymeter-benches --bench compare -- operations/`): see the
+//! README's "Operation tracker" section. Metadata and error messages allocate (they are owned strings)
 //! and take the slot's mutex and the annotation ring's mutex, never a lock the id-only path
 //! takes. Readers scan the table and query the engine's time ranges; they never touch a
 //! writer's state beyond atomic loads.
@@ -57,22 +57,25 @@
 //! # Metadata
 //!
 //! Metadata given to `start` is kept in the slot until `end`; it is merged with the metadata
-//! and error message given to `end` and kept, with the operation's id, in a bounded ring of
-//! the last `recent_capacity` annotated operations, shown by
+//! and error message given to `end` and kept, with the operation's id, kind, name, duration and
+//! outcome, in a bounded ring of the last `recent_capacity` annotated operations, shown by
 //! [`OperationTracker::recent_operations`]. Older annotations are dropped (the seeds keep every
-//! metric forever; here memory is bounded).
+//! metric forever; here memory is bounded). Operations without metadata or error message are
+//! not kept one by one: their durations and outcomes are in the histograms and counters. (A
+//! record-log entry per operation was measured at about 30 ns more per `end`, a third of the
+//! budget of `start` + `end`, so the per-operation log is limited to annotated operations.)
 
 use crate::EngineRef;
 use crossbeam_utils::CachePadded;
 use serde::Serialize;
 use std::cell::Cell;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tachymeter::{
     Counter, CounterFamily, Engine, HistogramData, HistogramFamily, MetricValue, Opts, Range,
-    RecordLog, RegisterError,
+    RegisterError,
 };
 
 /// Free-form metadata of an operation (the seeds' `metadata` dict, as strings).
@@ -215,14 +218,14 @@ pub struct AllOperationMetrics {
     pub unknown_ends: u64,
 }
 
-/// One recently ended operation (the last ones per recording thread, from the record log).
+/// One recently ended annotated operation (metadata or an error message).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct EndedOperation {
     /// The operation's id.
     pub id: u64,
-    /// When it ended, as time since the engine started.
-    pub at: Duration,
+    /// When it ended (wall clock).
+    pub ended_at: SystemTime,
     /// The kind's label value.
     pub operation_type: String,
     /// The operation's name.
@@ -231,9 +234,9 @@ pub struct EndedOperation {
     pub duration: f64,
     /// Whether it succeeded.
     pub success: bool,
-    /// The error message given to `end`, if the annotation is still kept.
+    /// The error message given to `end`.
     pub error_message: Option<String>,
-    /// Metadata given to `start` and `end`, if the annotation is still kept.
+    /// Metadata given to `start` and `end`, merged (`end`'s wins on equal keys).
     pub metadata: Option<Metadata>,
 }
 
@@ -267,15 +270,20 @@ pub struct OperationTracker {
     failures: CounterFamily,
     table_full: Counter,
     unknown_id: Counter,
-    log: RecordLog,
     table: Table,
-    annotations: Mutex<VecDeque<(u64, Annotation)>>,
+    annotations: Mutex<VecDeque<Annotation>>,
     recent_capacity: usize,
 }
 
 /// What an annotated operation kept.
 #[derive(Debug, Clone)]
 struct Annotation {
+    id: u64,
+    ended_at: SystemTime,
+    /// The series position in the duration family.
+    position: usize,
+    nanos: u64,
+    success: bool,
     error_message: Option<String>,
     metadata: Option<Metadata>,
 }
@@ -343,15 +351,9 @@ impl OperationTrackerBuilder {
                 .help("Starts rejected by a full table, ends of unknown or ended ids."),
             &["instance", "reason"],
         )?;
-        let log = e.record_log_family(
-            Opts::new("operation_recent")
-                .help("Recent operations: duration ns, series position * 2 + success, id."),
-            &["instance"],
-        )?;
         Ok(OperationTracker {
             table_full: dropped.with(&[&instance, "table_full"]).clone(),
             unknown_id: dropped.with(&[&instance, "unknown_id"]).clone(),
-            log: log.with(&[&instance]).clone(),
             duration,
             failures,
             table: Table::new(self.capacity),
@@ -469,19 +471,22 @@ impl OperationTracker {
                 self.failures.with(&[v(0), v(1), v(2)]).increment();
             }
         }
-        self.log
-            .record([ns, (pos as u64) << 1 | u64::from(success), id.0]);
         if meta.is_some() || error_message.is_some() || extra_metadata.is_some() {
-            self.annotate(id, error_message, meta.flatten(), extra_metadata);
+            let (start, extra) = (meta.flatten(), extra_metadata);
+            self.annotate(id, pos, ns, success, error_message, start, extra);
         }
         Some(Duration::from_nanos(ns))
     }
 
     /// Keeps an ended operation's annotation in the bounded ring.
     #[cold]
+    #[allow(clippy::too_many_arguments)]
     fn annotate(
         &self,
         id: OperationId,
+        position: usize,
+        nanos: u64,
+        success: bool,
         error_message: Option<&str>,
         start: Option<Box<Metadata>>,
         extra: Option<Metadata>,
@@ -498,6 +503,11 @@ impl OperationTracker {
             (None, x) => x,
         };
         let a = Annotation {
+            id: id.0,
+            ended_at: SystemTime::now(),
+            position,
+            nanos,
+            success,
             error_message: error_message.map(str::to_string),
             metadata,
         };
@@ -508,7 +518,7 @@ impl OperationTracker {
         if ring.len() == self.recent_capacity {
             ring.pop_front();
         }
-        ring.push_back((id.0, a));
+        ring.push_back(a);
     }
 
     /// Starts a download operation (the seeds' `track_download_operation`).
@@ -688,51 +698,38 @@ impl OperationTracker {
         (total.stats(), by_kind)
     }
 
-    /// The last `count` ended operations, oldest first (at most the engine's `events_capacity`
-    /// per recording thread), with their annotations while the annotation ring keeps them.
+    /// The last `count` annotated operations (see the module docs' "Metadata"), oldest first.
+    /// Takes the annotation ring's lock briefly (the id-only path never takes it).
     pub fn recent_operations(&self, count: usize) -> Vec<EndedOperation> {
-        let snap = self.engine.snapshot();
-        let labels = [("instance", self.instance.as_str())];
-        let Some(MetricValue::Records(r)) = snap.get("operation_recent", &labels).map(|m| &m.value)
-        else {
-            return Vec::new();
-        };
-        let recent = r.last(count);
-        let notes: HashMap<u64, Annotation> = {
+        let notes: Vec<Annotation> = {
             let ring = self
                 .annotations
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            let ids: std::collections::HashSet<u64> = recent.iter().map(|x| x.fields[2]).collect();
             ring.iter()
-                .filter(|(id, _)| ids.contains(id))
+                .skip(ring.len().saturating_sub(count))
                 .cloned()
                 .collect()
         };
-        recent
-            .iter()
-            .map(|x| {
-                let pos = match x.fields[1] >> 1 {
-                    p if p == u64::from(u32::MAX) => HistogramFamily::OVERFLOW_POSITION,
-                    p => p as usize,
-                };
-                let values = self.duration.at(pos).map(|(_, v)| v);
+        notes
+            .into_iter()
+            .map(|a| {
+                let values = self.duration.at(a.position).map(|(_, v)| v);
                 let label = |i| {
                     values
                         .and_then(|v| v.get(i))
                         .unwrap_or(tachymeter::OVERFLOW_VALUE)
                         .to_string()
                 };
-                let note = notes.get(&x.fields[2]);
                 EndedOperation {
-                    id: x.fields[2],
-                    at: x.at,
+                    id: a.id,
+                    ended_at: a.ended_at,
                     operation_type: label(1),
                     operation_name: label(2),
-                    duration: x.fields[0] as f64 / 1e9,
-                    success: x.fields[1] & 1 != 0,
-                    error_message: note.and_then(|n| n.error_message.clone()),
-                    metadata: note.and_then(|n| n.metadata.clone()),
+                    duration: a.nanos as f64 / 1e9,
+                    success: a.success,
+                    error_message: a.error_message,
+                    metadata: a.metadata,
                 }
             })
             .collect()
@@ -824,8 +821,8 @@ struct Slot {
 #[derive(Debug)]
 struct Table {
     slots: Box<[Slot]>,
-    /// Per shard: tag << 32 | index of the top free slot ([`NIL`] if empty). Slot `i` belongs
-    /// to shard `i % heads.len()`.
+    /// Per shard (a power of two of them): tag << 32 | index of the top free slot ([`NIL`] if
+    /// empty). Slot `i` belongs to shard `i & (heads.len() - 1)`.
     heads: Box<[CachePadded<AtomicU64>]>,
 }
 
@@ -840,7 +837,11 @@ thread_local! {
 impl Table {
     fn new(capacity: usize) -> Table {
         let threads = std::thread::available_parallelism().map_or(4, |n| n.get());
-        let shards = (2 * threads).next_power_of_two().clamp(1, 64).min(capacity);
+        // A power of two (slot `i` is in shard `i & mask`), no more than there are slots.
+        let mut shards = (2 * threads).next_power_of_two().min(64);
+        while shards > capacity {
+            shards /= 2;
+        }
         let slots: Box<[Slot]> = (0..capacity)
             .map(|_| Slot {
                 state: AtomicU64::new(0),
@@ -876,7 +877,7 @@ impl Table {
             }
             v
         });
-        (0..n).find_map(|k| self.pop((home + k) % n))
+        (0..n).find_map(|k| self.pop((home + k) & (n - 1)))
     }
 
     #[inline]
@@ -904,7 +905,7 @@ impl Table {
     /// Pushes slot `idx` back onto its shard's free stack.
     #[inline]
     fn release(&self, idx: usize) {
-        let head = &self.heads[idx % self.heads.len()];
+        let head = &self.heads[idx & (self.heads.len() - 1)];
         // Relaxed: the CAS below validates it.
         let mut h = head.load(Ordering::Relaxed);
         loop {

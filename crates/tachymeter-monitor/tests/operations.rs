@@ -387,7 +387,8 @@ fn names_past_the_limit_go_to_the_overflow_series() {
     let t = tracker(&engine);
     for name in ["a", "b", "c", "d", "e"] {
         let id = t.track_download(name, None);
-        t.end(id, name != "e", None, None);
+        let failed = name == "e";
+        t.end(id, !failed, failed.then_some("404"), None);
     }
     engine.flush();
     let all = t.all_metrics(1);
@@ -397,13 +398,14 @@ fn names_past_the_limit_go_to_the_overflow_series() {
     assert_eq!(named.operations.len(), 3);
     assert_eq!(named.summary.total_operations, 3);
     let recent = t.recent_operations(10);
-    assert_eq!(recent.len(), 5);
-    assert_eq!(recent[4].operation_name, tachymeter::OVERFLOW_VALUE);
-    assert!(!recent[4].success);
+    assert_eq!(recent.len(), 1);
+    assert_eq!(recent[0].operation_name, tachymeter::OVERFLOW_VALUE);
+    assert_eq!(recent[0].error_message.as_deref(), Some("404"));
+    assert!(!recent[0].success);
 }
 
 #[test]
-fn recent_operations_carry_kind_name_and_annotations() {
+fn recent_operations_keep_the_last_annotated_operations() {
     let (engine, mock) = mock_engine();
     let t = OperationTracker::builder()
         .engine(engine.clone())
@@ -417,11 +419,11 @@ fn recent_operations_carry_kind_name_and_annotations() {
     let b = t.track_health_check("db", None);
     mock.advance(Duration::from_millis(1));
     t.end(b, false, Some("timeout"), None);
+    // Not annotated: not kept one by one.
     let c = t.track_health_check("db", None);
     t.end(c, true, None, None);
-    engine.flush();
     let r = t.recent_operations(10);
-    assert_eq!(r.len(), 3);
+    assert_eq!(r.len(), 2);
     assert_eq!(
         (r[0].operation_type.as_str(), r[0].operation_name.as_str()),
         ("download_operation", "model.bin")
@@ -430,20 +432,25 @@ fn recent_operations_carry_kind_name_and_annotations() {
     assert!((r[0].duration - 0.004).abs() < 1e-12);
     let m = r[0].metadata.as_ref().unwrap();
     assert_eq!((m["size"].as_str(), m["mirror"].as_str()), ("1024", "eu"));
-    assert_eq!(r[1].error_message.as_deref(), Some("timeout"));
-    assert!(!r[1].success && r[2].success);
     assert_eq!(
-        (r[2].error_message.as_ref(), r[2].metadata.as_ref()),
-        (None, None)
+        (r[1].operation_type.as_str(), r[1].id),
+        ("health_check", b.as_u64())
     );
-    // The ring keeps 2 annotations: a third annotated operation pushes out the first.
+    assert_eq!(r[1].error_message.as_deref(), Some("timeout"));
+    assert!(r[1].metadata.is_none() && !r[1].success && r[0].success);
+    assert!(r[0].ended_at <= r[1].ended_at);
+    assert_eq!(t.recent_operations(1)[0].id, b.as_u64());
+    // The ring keeps 2: a third annotated operation pushes out the first.
     let d = t.track_download("x", Some(meta("k", "v")));
     t.end(d, true, None, None);
-    engine.flush();
     let r = t.recent_operations(10);
-    assert_eq!(r.len(), 4);
-    assert!(r[0].metadata.is_none());
-    assert_eq!(r[3].metadata.as_ref().unwrap()["k"], "v");
+    assert_eq!(
+        r.iter().map(|x| x.id).collect::<Vec<_>>(),
+        [b.as_u64(), d.as_u64()]
+    );
+    assert_eq!(r[1].metadata.as_ref().unwrap()["k"], "v");
+    engine.flush();
+    assert_eq!(t.all_metrics(1).summary.total_operations, 4);
     assert_eq!(
         tachymeter_monitor::global_operation_tracker().instance(),
         "global"
