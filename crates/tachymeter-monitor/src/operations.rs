@@ -48,11 +48,17 @@
 //! `start` + `end` without metadata is a clock read each, a family lookup (hashing the
 //! instance, kind and name), two CASes on free-stack heads, one CAS on the slot and a histogram
 //! record: no lock, no allocation (`tests/operations.rs` counts 0 allocations after warm-up).
-//! Measured (`cargo bench -p tachymeter-benches --bench compare -- operations/`): see the
-//! README's "Operation tracker" section. Metadata and error messages allocate (they are owned strings)
-//! and take the slot's mutex and the annotation ring's mutex, never a lock the id-only path
-//! takes. Readers scan the table and query the engine's time ranges; they never touch a
-//! writer's state beyond atomic loads.
+//! Measured (`cargo bench -p tachymeter-benches --bench compare -- operations/`, medians of one
+//! run on 2 shared vCPUs): 55 ns at 1 thread, 60 ns per thread at 2, against 6.3 / 8.6 ns for
+//! a plain histogram record in the same run. Metadata and error messages allocate (they are
+//! owned strings) and take the slot's mutex and the annotation ring's mutex, never a lock the
+//! id-only path takes. Readers scan the table with atomic loads and query the engine's time
+//! ranges; only [`OperationTracker::recent_operations`] takes a lock (the annotation ring's,
+//! briefly), which only annotated ends share.
+//!
+//! Limits: the generation has 30 bits, so an id 2^30 reuses of its slot old would be taken
+//! for the current one; an id belongs to the tracker that made it (another tracker's id is
+//! unknown there unless its slot and generation happen to be live).
 //!
 //! # Metadata
 //!
@@ -126,7 +132,8 @@ impl OperationKind {
     }
 }
 
-/// The id of a started operation: copy it, send it to another thread, end it once.
+/// The id of a started operation: copy it, send it to another thread, end it once on the
+/// tracker that made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OperationId(u64);
 
