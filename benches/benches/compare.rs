@@ -6,8 +6,8 @@
 //! worker's elapsed time divided by `iters`, i.e. the per-thread ns/op while all threads record
 //! into the same metric, and each group's throughput (`Elements(threads)`) is the aggregate ops/s.
 //!
-//! Groups: `counter/{1,2}t`, `labelled/{1,2}t`, `histogram/{1,2}t`, `timer/{1,2}t`, `read/reader`, `read/writer`,
-//! `flush/counters`, `flush/histograms`. Filter with `cargo bench --bench compare -- counter/`.
+//! Groups: `counter/{1,2}t`, `labelled/{1,2}t`, `histogram/{1,2}t`, `timer/{1,2}t`,
+//! `operations/{1,2}t`, `read/reader`, `read/writer`, `flush/counters`, `flush/histograms`. Filter with `cargo bench --bench compare -- counter/`.
 
 use std::hint::black_box;
 use std::sync::{Arc, Barrier, Mutex};
@@ -130,6 +130,76 @@ fn labelled_group(c: &mut Criterion, threads: usize) {
         timed(bar, || {
             for i in 0..iters {
                 black_box(&otel).add(1, &attrs[i as usize & 3]);
+            }
+        })
+    });
+    g.finish();
+}
+
+// ------------------------------------------- 1c. operation tracker: start + end by id
+
+fn operations(c: &mut Criterion) {
+    for threads in [1, 2] {
+        operation_group(c, threads);
+    }
+}
+
+/// `OperationTracker::start` + `end` of an id-only operation (the names vary over 4 series so
+/// that the lookup is real), against its parts: a plain histogram record (the budget's
+/// baseline) and the 3-label histogram-family lookup + record it contains.
+fn operation_group(c: &mut Criterion, threads: usize) {
+    use tachymeter_monitor::{OperationKind, OperationTracker};
+    let name = format!("operations/{threads}t");
+    let pool = Pool::named(threads, &name);
+    let mut g = group(c, &name, threads);
+    const NAMES: [&str; 4] = ["model.bin", "tokenizer.json", "config.json", "vocab.txt"];
+    let ns = data::latencies();
+
+    let engine = Arc::new(Engine::new());
+    {
+        let hist = engine.histogram("bench_op_plain").expect("histogram");
+        let ns = Arc::clone(&ns);
+        case(&mut g, &pool, "histogram/record", move |_, iters, bar| {
+            timed(bar, || {
+                for i in 0..iters {
+                    black_box(&hist).record(ns[i as usize & LATENCY_MASK]);
+                }
+            })
+        });
+    }
+    {
+        let fam = engine
+            .histogram_family("bench_op_family", &["instance", "kind", "name"])
+            .expect("family");
+        let ns = Arc::clone(&ns);
+        case(
+            &mut g,
+            &pool,
+            "histogram/family-record",
+            move |_, iters, bar| {
+                timed(bar, || {
+                    for i in 0..iters {
+                        let name = black_box(NAMES[i as usize & 3]);
+                        black_box(&fam)
+                            .with(&["0", "download_operation", name])
+                            .record(ns[i as usize & LATENCY_MASK]);
+                    }
+                })
+            },
+        );
+    }
+    let tracker = Arc::new(
+        OperationTracker::builder()
+            .engine(Arc::clone(&engine))
+            .build()
+            .expect("tracker"),
+    );
+    case(&mut g, &pool, "tracker/start-end", move |_, iters, bar| {
+        timed(bar, || {
+            for i in 0..iters {
+                let name = black_box(NAMES[i as usize & 3]);
+                let id = black_box(&tracker).start(OperationKind::Download, name, None);
+                tracker.end(black_box(id), true, None, None);
             }
         })
     });
@@ -876,5 +946,5 @@ fn flush_case(g: &mut Group<'_>, kind: &str, shards: usize, metrics: usize) {
     drop(workers);
 }
 
-criterion_group!(benches, counters, labelled, histograms, timers, reads, flushes);
+criterion_group!(benches, counters, labelled, operations, histograms, timers, reads, flushes);
 criterion_main!(benches);

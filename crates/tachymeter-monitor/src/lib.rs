@@ -15,8 +15,9 @@
 //! [`BatchSerializer`]), the database query monitor ([`QueryMonitor`]: per-type analysis,
 //! slow queries by normalised fingerprint, optimisation opportunities), response-time targets
 //! ([`ResponseTimeMonitor`]: exceedance and prioritised recommendations) and business metrics
-//! ([`BusinessMonitor`]: user actions against per-type baselines, conversions) so far; the
-//! other monitors of the seeds are not implemented yet.
+//! ([`BusinessMonitor`]: user actions against per-type baselines, conversions) and the operation
+//! tracker ([`OperationTracker`], the seeds' `PerformanceTracker`: start and end by id from any
+//! thread) so far; the other monitors of the seeds are not implemented yet.
 //!
 //! ```
 //! use std::time::Duration;
@@ -51,6 +52,7 @@ mod elapsed;
 mod endpoint;
 mod format;
 mod inference;
+mod operations;
 mod profiler;
 mod query;
 mod response;
@@ -73,6 +75,11 @@ pub use format::{BatchMetrics, BatchSerializer, Format, Json, Monitored};
 pub use inference::{
     global_inference_metrics, ComprehensiveStatistics, InferenceMetrics, InferenceMetricsBuilder,
     InferenceStatistics,
+};
+pub use operations::{
+    global_operation_tracker, AllOperationMetrics, EndedOperation, Metadata, OperationId,
+    OperationKind, OperationKindMetrics, OperationStats, OperationTracker, OperationTrackerBuilder,
+    MAX_IN_FLIGHT,
 };
 pub use profiler::{get_profiler, Bottleneck, ProfileGuard, ProfileStats, Profiler};
 pub use query::{

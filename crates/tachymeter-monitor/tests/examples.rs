@@ -31,3 +31,11 @@ mod database;
 fn database_example_runs() {
     database::main();
 }
+
+#[path = "../examples/operations.rs"]
+mod operations;
+
+#[test]
+fn operations_example_runs() {
+    operations::main();
+}

@@ -26,6 +26,38 @@ use std::hash::BuildHasher;
 /// The label value every label of a family's overflow series carries.
 pub const OVERFLOW_VALUE: &str = "__overflow__";
 
+/// The label values of one series, as [`Family::at`] finds them (no allocation).
+#[derive(Debug, Clone, Copy)]
+pub enum FamilyValues<'a> {
+    /// A series of the table: its values in the order of the label names.
+    Series(&'a [Box<str>]),
+    /// The overflow series: this many labels, each [`OVERFLOW_VALUE`].
+    Overflow(usize),
+}
+
+impl<'a> FamilyValues<'a> {
+    /// The value of the `i`-th label (`None` past the last).
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        match *self {
+            FamilyValues::Series(v) => v.get(i).map(|s| &**s),
+            FamilyValues::Overflow(n) => (i < n).then_some(OVERFLOW_VALUE),
+        }
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match *self {
+            FamilyValues::Series(v) => v.len(),
+            FamilyValues::Overflow(n) => n,
+        }
+    }
+
+    /// True for a family without labels.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// One series of a family: its label values and its handle.
 struct Series<H> {
     hash: u64,
@@ -178,45 +210,115 @@ impl<H> Family<H> {
     /// registering it on first use.
     #[inline]
     pub fn with(&self, values: &[&str]) -> &H {
+        self.with_position(values).1
+    }
+
+    /// [`with`](Self::with), also returning the series' position: a dense index, fixed for the
+    /// family's lifetime, that [`at`](Self::at) turns back into the handle without hashing.
+    /// Monitors keep positions where they cannot keep a borrowed handle (an atomic slot, a
+    /// record field). The overflow series has position [`OVERFLOW_POSITION`](Self::OVERFLOW_POSITION).
+    ///
+    /// ```
+    /// let engine = tachymeter::Engine::builder().background(false).label_set_limit(3).build().unwrap();
+    /// let fam = engine.counter_family("ops_total", &["kind", "name"]).unwrap();
+    /// let (pos, c) = fam.with_position(&["download", "model.bin"]);
+    /// c.increment();
+    /// let (again, values) = fam.at(pos).unwrap();
+    /// again.increment();
+    /// assert_eq!((values.get(0), values.get(1), values.get(2)), (Some("download"), Some("model.bin"), None));
+    /// fam.with(&["health", "db"]).increment();
+    /// // Past the limit (3 - 1 series), the overflow series.
+    /// let (overflow, _) = fam.with_position(&["health", "cache"]);
+    /// assert_eq!(overflow, tachymeter::CounterFamily::OVERFLOW_POSITION);
+    /// assert_eq!(fam.at(overflow).unwrap().1.get(1), Some(tachymeter::OVERFLOW_VALUE));
+    /// let mut seen = Vec::new();
+    /// fam.for_each(|values, _| seen.push(values.join("/")));
+    /// seen.sort();
+    /// assert_eq!(seen, ["__overflow__/__overflow__", "download/model.bin", "health/db"]);
+    /// let snap = engine.flush();
+    /// let total = snap.get("ops_total", &[("kind", "download"), ("name", "model.bin")]).unwrap();
+    /// assert!(matches!(&total.value, tachymeter::MetricValue::Counter(c) if c.total == 2));
+    /// ```
+    #[inline]
+    pub fn with_position(&self, values: &[&str]) -> (usize, &H) {
         let inner = &*self.inner;
         let hash = inner.hash(values);
         match inner.find(hash, values) {
             // Relaxed: a flag of the cold path; the handle is valid either way.
-            Some(series) if !series.removed.load(Ordering::Relaxed) => &series.handle,
+            Some((i, series)) if !series.removed.load(Ordering::Relaxed) => (i, &series.handle),
             _ => self.with_cold(hash, values),
+        }
+    }
+
+    /// The position of the overflow series (see [`with_position`](Self::with_position)).
+    pub const OVERFLOW_POSITION: usize = usize::MAX;
+
+    /// The handle and label values of the series at `position` (from
+    /// [`with_position`](Self::with_position)); `None` for a position that holds no series. The
+    /// overflow series (if made) has every label value [`OVERFLOW_VALUE`].
+    #[inline]
+    pub fn at(&self, position: usize) -> Option<(&H, FamilyValues<'_>)> {
+        let inner = &*self.inner;
+        if position == Self::OVERFLOW_POSITION {
+            let n = inner.label_names.len();
+            return inner.overflow.get().map(|h| (h, FamilyValues::Overflow(n)));
+        }
+        if position >= inner.table.len() {
+            return None;
+        }
+        inner
+            .table
+            .get(position)
+            .map(|s| (&s.handle, FamilyValues::Series(&s.values)))
+    }
+
+    /// Calls `f` with the label values and handle of every series (removed ones included), then
+    /// of the overflow series if it was made. Takes no lock.
+    pub fn for_each(&self, mut f: impl FnMut(&[&str], &H)) {
+        let mut values: Vec<&str> = Vec::new();
+        for (_, series) in self.inner.table.iter() {
+            values.clear();
+            values.extend(series.values.iter().map(|v| &**v));
+            f(&values, &series.handle);
+        }
+        if let Some(h) = self.inner.overflow.get() {
+            values.clear();
+            values.extend(self.inner.label_names.iter().map(|_| OVERFLOW_VALUE));
+            f(&values, h);
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn with_cold(&self, hash: u64, values: &[&str]) -> &H {
+    fn with_cold(&self, hash: u64, values: &[&str]) -> (usize, &H) {
         let inner = &*self.inner;
+        let overflow = || (Self::OVERFLOW_POSITION, inner.overflow_handle());
         if values.len() != inner.label_names.len() {
-            return inner.overflow_handle();
+            return overflow();
         }
         // Relaxed: a fast refusal; the check under the lock below is the exact one.
         if inner.len.load(Ordering::Relaxed) >= inner.limit {
-            return inner.overflow_handle();
+            return overflow();
         }
         let _guard = lock(&inner.insert);
-        if let Some(series) = inner.find(hash, values) {
+        if let Some((i, series)) = inner.find(hash, values) {
             // A removed series used again comes back (with its totals).
             // Relaxed: as in `with`.
             series.removed.store(false, Ordering::Relaxed);
             (inner.ops.set_removed)(&series.handle, false);
-            return &series.handle;
+            return (i, &series.handle);
         }
         // Relaxed: written only under `insert`, which we hold.
         let len = inner.len.load(Ordering::Relaxed);
         if len >= inner.limit {
-            return inner.overflow_handle();
+            return overflow();
         }
         let handle =
             match (inner.ops.register)(&inner.shared, inner.opts_for(values), &inner.config) {
                 Ok(h) => h,
                 // The engine-wide series limit, or the name's label sets taken by direct
                 // registrations: the records go to the overflow series.
-                Err(_) => return inner.overflow_handle(),
+                Err(_) => return overflow(),
             };
         let mut i = hash as usize & inner.mask;
         // A free slot exists: the table holds at most `limit` series in `2·limit` slots.
@@ -231,7 +333,7 @@ impl<H> Family<H> {
         });
         // Relaxed: under `insert`; lookups find series through the table, not through `len`.
         inner.len.store(len + 1, Ordering::Relaxed);
-        &series.handle
+        (i, &series.handle)
     }
 
     /// Records through the series of `values`: `family.record(&["/api", "GET"], 1)` for a
@@ -252,7 +354,7 @@ impl<H> Family<H> {
         let inner = &*self.inner;
         let hash = inner.hash(values);
         match inner.find(hash, values) {
-            Some(series) => {
+            Some((_, series)) => {
                 inner.hide(series);
                 true
             }
@@ -266,7 +368,7 @@ impl<H> Family<H> {
         let inner = &*self.inner;
         let hash = inner.hash(values);
         match inner.find(hash, values) {
-            Some(series) => {
+            Some((_, series)) => {
                 (inner.ops.reset)(&series.handle);
                 true
             }
@@ -344,9 +446,10 @@ impl<H> Inner<H> {
         h.finish()
     }
 
-    /// The series of `values`, probing from `hash`'s home slot to the first empty slot.
+    /// The series of `values` and its slot, probing from `hash`'s home slot to the first empty
+    /// slot.
     #[inline]
-    fn find(&self, hash: u64, values: &[&str]) -> Option<&Series<H>> {
+    fn find(&self, hash: u64, values: &[&str]) -> Option<(usize, &Series<H>)> {
         let mut i = hash as usize & self.mask;
         loop {
             let series = self.table.get(i)?;
@@ -354,7 +457,7 @@ impl<H> Inner<H> {
                 && series.values.len() == values.len()
                 && series.values.iter().zip(values).all(|(a, b)| **a == **b)
             {
-                return Some(series);
+                return Some((i, series));
             }
             i = (i + 1) & self.mask;
         }

@@ -72,7 +72,7 @@ pub use desc::{
     RegisterError, Unit,
 };
 pub use engine::{limits, BuildError, Engine, EngineBuilder, Health};
-pub use family::{Family, FamilyRecord, OVERFLOW_VALUE};
+pub use family::{Family, FamilyRecord, FamilyValues, OVERFLOW_VALUE};
 #[cfg(not(loom))]
 pub use global::{__private, global};
 pub use history::{GaugeRange, HistoryConfig, Range, RangeStats, Tier};
