@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::SystemTime;
 
 use tachymeter::histogram::HistogramData;
-use tachymeter::{MetricSnapshot, MetricValue, Snapshot};
+use tachymeter::{HistogramSnapshot, MetricSnapshot, MetricValue, Snapshot};
 
 /// Which classic `le` boundaries a histogram is exposed with in the text formats (and in the
 /// classic part of the protobuf histogram).
@@ -98,9 +98,24 @@ impl ExportConfig {
             .map_or(0.0, |d| d.as_secs_f64())
     }
 
-    /// The classic bucket layout for the histogram registered as `name`.
-    pub(crate) fn buckets(&self, name: &str) -> &ClassicBuckets {
-        self.overrides.get(name).unwrap_or(&self.default_buckets)
+    /// The classic bucket layout of one histogram series: this config's override for `name`,
+    /// else the bounds the histogram was registered with (`HistogramConfig::buckets`, in its
+    /// unit, converted here to stored steps), else the default.
+    pub(crate) fn layout_for<'a>(
+        &'a self,
+        name: &str,
+        h: &HistogramSnapshot,
+    ) -> std::borrow::Cow<'a, ClassicBuckets> {
+        use std::borrow::Cow;
+        if let Some(o) = self.overrides.get(name) {
+            return Cow::Borrowed(o);
+        }
+        match &h.classic_buckets {
+            Some(bounds) => Cow::Owned(ClassicBuckets::Explicit(
+                bounds.iter().map(|b| b * h.steps_per_unit).collect(),
+            )),
+            None => Cow::Borrowed(&self.default_buckets),
+        }
     }
 }
 

@@ -721,7 +721,8 @@ fn check_protobuf(
                         && classic
                             .iter()
                             .all(|&(le, c)| c == oracle_cumulative(data, le))
-                        && classic == classic_buckets(data, config.buckets(&e.metric.desc.name))
+                        && classic
+                            == classic_buckets(data, &config.layout_for(&e.metric.desc.name, h))
                 }
                 _ => false,
             };

@@ -15,7 +15,6 @@
 //! omitting the ones we never set (summaries, exemplars, timestamps) is wire compatible.
 
 use prost::Message as _;
-use tachymeter::histogram::HistogramData;
 use tachymeter::{MetricSnapshot, MetricValue, Snapshot};
 
 use crate::family::{classic_buckets, ExportConfig, Exposition, Family, Kind};
@@ -242,7 +241,7 @@ fn to_metric(metric: &MetricSnapshot, family: &Family<'_>, config: &ExportConfig
             })
         }
         MetricValue::Histogram(h) => {
-            out.histogram = Some(native_histogram(&h.cumulative, config, family));
+            out.histogram = Some(native_histogram(h, config, family));
         }
         // Exposition::build drops kinds it does not know.
         _ => {}
@@ -255,9 +254,14 @@ fn to_metric(metric: &MetricSnapshot, family: &Family<'_>, config: &ExportConfig
 /// Native buckets are exact only in the unit the data are stored in: a histogram whose
 /// exported unit differs from its stored steps (time units: nanoseconds exported as seconds)
 /// gets its classic buckets only, since `base^i` nanoseconds are no `base^j` seconds.
-fn native_histogram(data: &HistogramData, config: &ExportConfig, family: &Family<'_>) -> Histogram {
+fn native_histogram(
+    h: &tachymeter::HistogramSnapshot,
+    config: &ExportConfig,
+    family: &Family<'_>,
+) -> Histogram {
+    let data = &h.cumulative;
     let steps = family.step_divisor;
-    let bucket = classic_buckets(data, config.buckets(family.registered))
+    let bucket = classic_buckets(data, &config.layout_for(family.registered, h))
         .into_iter()
         .map(|(le, count)| Bucket {
             cumulative_count: Some(count),

@@ -426,3 +426,69 @@ fn json_and_csv_give_histogram_statistics_in_the_unit() {
         );
     }
 }
+
+#[test]
+fn registered_classic_buckets_are_honoured_in_the_unit_and_overridable() {
+    let engine = engine();
+    // The seeds' data-freshness histogram: hours, buckets 1 h … 1 week.
+    let h = engine
+        .histogram_with(
+            Opts::new("data_freshness").unit("hours"),
+            HistogramConfig::default().buckets([168.0, 1.0, 6.0, 12.0, 24.0, 48.0, 6.0]),
+        )
+        .unwrap();
+    // Oracle: 0.5 h, 8.5 h, 8.5 h, 30 h, 200 h.
+    for v in [0.5, 8.5, 8.5, 30.0, 200.0] {
+        h.record_f64(v);
+    }
+    let snap = engine.flush();
+    let text = encode_text(&snap, &ExportConfig::default());
+    let hours = 3600.0;
+    for (le, count) in [
+        (1.0, 1),
+        (6.0, 1),
+        (12.0, 3),
+        (24.0, 3),
+        (48.0, 4),
+        (168.0, 4),
+    ] {
+        let line = format!(
+            "data_freshness_seconds_bucket{{le=\"{}\"}} {count}\n",
+            crate::family::fmt_float(le * hours)
+        );
+        assert!(text.contains(&line), "{line} in\n{text}");
+    }
+    assert!(
+        text.contains("data_freshness_seconds_bucket{le=\"+Inf\"} 5\n"),
+        "{text}"
+    );
+    let sum = format!(
+        "data_freshness_seconds_sum {}\n",
+        crate::family::fmt_float((0.5 + 8.5 + 8.5 + 30.0 + 200.0) * hours)
+    );
+    assert!(text.contains(&sum), "{text}");
+    assert_eq!(
+        text.matches("data_freshness_seconds_bucket").count(),
+        7,
+        "{text}"
+    );
+    // An exporter override still wins.
+    let cfg = ExportConfig::default().buckets_for("data_freshness", ClassicBuckets::Schema(0));
+    let text = encode_text(&snap, &cfg);
+    assert!(!text.contains("le=\"3600\""), "{text}");
+    // Invalid bounds are a registration error, not a panic.
+    let err = engine
+        .histogram_with(
+            Opts::new("bad_buckets"),
+            HistogramConfig::default().buckets([1.0, f64::NAN]),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("classic bucket"), "{err}");
+    // Registering again with other buckets is a mismatch.
+    assert!(engine
+        .histogram_with(
+            Opts::new("data_freshness").unit("hours"),
+            HistogramConfig::default().buckets([1.0]),
+        )
+        .is_err());
+}

@@ -99,7 +99,8 @@ fn write_family(
             MetricValue::Histogram(h) => {
                 let data = &h.cumulative;
                 let bucket = format!("{name}_bucket");
-                for (le, count) in classic_buckets(data, config.buckets(family.registered)) {
+                let layout = config.layout_for(family.registered, h);
+                for (le, count) in classic_buckets(data, &layout) {
                     write_sample(
                         out,
                         &bucket,

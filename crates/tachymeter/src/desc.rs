@@ -32,6 +32,12 @@ pub enum Unit {
     Microseconds,
     /// Nanoseconds (exported in seconds).
     Nanoseconds,
+    /// Minutes (stored as nanoseconds, exported in seconds).
+    Minutes,
+    /// Hours (stored as nanoseconds, exported in seconds).
+    Hours,
+    /// Days (stored as nanoseconds, exported in seconds).
+    Days,
     /// Bytes.
     Bytes,
     /// A ratio, usually 0..=1 (stored in millionths).
@@ -51,6 +57,9 @@ impl Unit {
             Unit::Milliseconds => "milliseconds",
             Unit::Microseconds => "microseconds",
             Unit::Nanoseconds => "nanoseconds",
+            Unit::Minutes => "minutes",
+            Unit::Hours => "hours",
+            Unit::Days => "days",
             Unit::Bytes => "bytes",
             Unit::Ratio => "ratio",
             Unit::Percent => "percent",
@@ -58,12 +67,16 @@ impl Unit {
         }
     }
 
-    /// How many steps a histogram stores per unit of a value: `1e9` for seconds (values are
-    /// kept as integer nanoseconds), `1e6` for milliseconds, `1e3` for microseconds, `1e6` for
-    /// a ratio (millionths), `1e4` for a percentage, `1` otherwise. `record_f64(v)` stores
+    /// How many steps a histogram stores per unit of a value: every time unit is kept as
+    /// integer nanoseconds (`1e9` for seconds, `1e6` for milliseconds, `1e3` for microseconds,
+    /// `6e10` for minutes, `3.6e12` for hours, `8.64e13` for days), `1e6` for a ratio
+    /// (millionths), `1e4` for a percentage, `1` otherwise. `record_f64(v)` stores
     /// `round(v × steps_per_unit)`; `record(n)` stores `n` steps as given.
     pub fn steps_per_unit(&self) -> f64 {
         match self {
+            Unit::Days => 86_400e9,
+            Unit::Hours => 3_600e9,
+            Unit::Minutes => 60e9,
             Unit::Seconds => 1e9,
             Unit::Milliseconds => 1e6,
             Unit::Microseconds => 1e3,
@@ -78,11 +91,17 @@ impl Unit {
         1.0 / self.steps_per_unit()
     }
 
-    /// True for seconds, milliseconds, microseconds and nanoseconds.
+    /// True for days, hours, minutes, seconds, milliseconds, microseconds and nanoseconds.
     pub fn is_time(&self) -> bool {
         matches!(
             self,
-            Unit::Seconds | Unit::Milliseconds | Unit::Microseconds | Unit::Nanoseconds
+            Unit::Days
+                | Unit::Hours
+                | Unit::Minutes
+                | Unit::Seconds
+                | Unit::Milliseconds
+                | Unit::Microseconds
+                | Unit::Nanoseconds
         )
     }
 
@@ -94,6 +113,9 @@ impl Unit {
             Unit::Milliseconds => ("seconds", 1e3),
             Unit::Microseconds => ("seconds", 1e6),
             Unit::Nanoseconds => ("seconds", 1e9),
+            Unit::Minutes => ("seconds", 1.0 / 60.0),
+            Unit::Hours => ("seconds", 1.0 / 3_600.0),
+            Unit::Days => ("seconds", 1.0 / 86_400.0),
             other => (other.name(), 1.0),
         }
     }
@@ -117,6 +139,9 @@ impl From<&str> for Unit {
             "milliseconds" => Unit::Milliseconds,
             "microseconds" => Unit::Microseconds,
             "nanoseconds" => Unit::Nanoseconds,
+            "minutes" => Unit::Minutes,
+            "hours" => Unit::Hours,
+            "days" => Unit::Days,
             "bytes" => Unit::Bytes,
             "ratio" => Unit::Ratio,
             "percent" => Unit::Percent,
@@ -235,6 +260,8 @@ pub struct HistogramConfig {
     pub(crate) min_value: u64,
     pub(crate) max_value: u64,
     pub(crate) recent: usize,
+    /// Classic bucket bounds in the metric's unit, as `f64` bits, ascending (empty: none).
+    pub(crate) classic: Vec<u64>,
 }
 
 impl Default for HistogramConfig {
@@ -244,6 +271,7 @@ impl Default for HistogramConfig {
             min_value: 1,
             max_value: u64::MAX,
             recent: 0,
+            classic: Vec::new(),
         }
     }
 }
@@ -275,9 +303,40 @@ impl HistogramConfig {
         self
     }
 
+    /// Classic (`le`) bucket upper bounds, in the metric's unit (`[1.0, 6.0, 24.0]` hours for
+    /// an `hours` histogram), that exporters use for this histogram instead of their default
+    /// layout. The engine's native buckets are unchanged (quantiles keep their bound); a
+    /// bound's count is exact when the bound falls on a native boundary or between two
+    /// integers of the stored resolution, else short by at most one native bucket (see the
+    /// exporter's `ClassicBuckets::Explicit`). Order does not matter; duplicates are merged.
+    /// Registration fails with [`RegisterError::InvalidConfig`] for a NaN, infinite or
+    /// negative bound, or more than 256 bounds.
+    pub fn buckets(mut self, bounds: impl IntoIterator<Item = f64>) -> Self {
+        let mut v: Vec<f64> = bounds.into_iter().collect();
+        // Invalid bounds are kept (as NaN bits, sorting last) so that `layout` reports them.
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+        self.classic = v.into_iter().map(f64::to_bits).collect();
+        self
+    }
+
+    /// The classic bucket bounds set with [`buckets`](Self::buckets), ascending.
+    pub fn classic_buckets(&self) -> impl Iterator<Item = f64> + '_ {
+        self.classic.iter().map(|b| f64::from_bits(*b))
+    }
+
     /// The bucket layout, or why the configuration is invalid (schema outside −4..=8, an
-    /// empty range, or a recent ring above 2^24 samples).
+    /// empty range, a recent ring above 2^24 samples, or invalid classic bounds).
     pub(crate) fn layout(&self) -> Result<Layout, String> {
+        if self.classic.len() > 256 {
+            return Err(format!("{} classic buckets exceed 256", self.classic.len()));
+        }
+        if let Some(bad) = self
+            .classic_buckets()
+            .find(|b| !b.is_finite() || b.is_sign_negative())
+        {
+            return Err(format!("classic bucket bound {bad} is not finite and >= 0"));
+        }
         if self.recent > 1 << 24 {
             return Err(format!(
                 "recent ring of {} samples exceeds 2^24",

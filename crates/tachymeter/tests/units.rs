@@ -104,3 +104,29 @@ proptest! {
         prop_assert!((back - v).abs() <= 0.5e-9 + v * 1e-15, "{} vs {}", back, v);
     }
 }
+
+#[test]
+fn minutes_hours_and_days_are_time_units_stored_in_nanoseconds() {
+    let engine = engine();
+    for (unit, ns_per_unit) in [
+        ("minutes", 60_000_000_000u64),
+        ("hours", 3_600_000_000_000),
+        ("days", 86_400_000_000_000),
+    ] {
+        let u = Unit::from(unit);
+        assert!(u.is_time(), "{unit}");
+        assert_eq!(u.steps_per_unit(), ns_per_unit as f64, "{unit}");
+        assert_eq!(u.base().0, "seconds");
+        assert_eq!(u.steps_per_base(), 1e9);
+        let h = engine
+            .histogram(Opts::new(format!("age_{unit}")).unit(unit))
+            .unwrap();
+        h.record_f64(8.5);
+        h.record_duration(Duration::from_secs(90));
+        let snap = engine.flush();
+        let hs = snap.histogram(&format!("age_{unit}")).unwrap();
+        let want = ns_per_unit as u128 * 17 / 2 + 90_000_000_000;
+        assert_eq!(hs.cumulative.sum(), want, "{unit}");
+        assert_eq!(hs.cumulative.count(), 2);
+    }
+}

@@ -120,6 +120,7 @@ impl Collect for HistogramCollector {
         out.saturated = saturated;
         out.below_resolution = below;
         out.steps_per_unit = self.core.params.scale;
+        out.classic_buckets.clone_from(&self.core.params.classic);
         *value = MetricValue::Histogram(out);
     }
 

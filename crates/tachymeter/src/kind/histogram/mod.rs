@@ -36,6 +36,8 @@ pub(crate) struct HistParams {
     pub(crate) recent: usize,
     /// Stored steps per unit of an `f64` value: `Unit::steps_per_unit()`.
     pub(crate) scale: f64,
+    /// Classic bucket bounds in the unit (`HistogramConfig::buckets`), shared with snapshots.
+    pub(crate) classic: Option<Arc<[f64]>>,
 }
 
 /// A histogram's core: one [`HistShard`] per thread slot and the histogram's [`HistParams`].
@@ -302,6 +304,9 @@ pub struct HistogramSnapshot {
     /// ([`Unit::steps_per_unit`](crate::Unit::steps_per_unit)): `1e9` for `seconds`, whose data
     /// are nanoseconds; `1` for bytes and unit-less histograms.
     pub steps_per_unit: f64,
+    /// Classic bucket bounds in the unit, if the histogram was registered with
+    /// [`HistogramConfig::buckets`](crate::HistogramConfig::buckets): exporters use them.
+    pub classic_buckets: Option<Arc<[f64]>>,
 }
 
 impl HistogramSnapshot {
@@ -359,10 +364,13 @@ impl Shared {
                 reason,
             })?;
         let recent = cfg.recent;
+        let classic: Option<Arc<[f64]>> =
+            (!cfg.classic.is_empty()).then(|| cfg.classic_buckets().collect());
         let core = self.register(opts, Some(cfg), |desc| HistParams {
             layout,
             recent,
             scale: desc.unit_kind().steps_per_unit(),
+            classic,
         })?;
         Ok(Histogram { core })
     }
@@ -376,6 +384,7 @@ impl Shared {
             layout,
             recent: 0,
             scale: 1.0,
+            classic: None,
         };
         Histogram {
             core: self.unregistered(params),
