@@ -48,6 +48,7 @@ mod business;
 mod cache;
 #[cfg(feature = "moka")]
 mod cached;
+mod custom;
 mod elapsed;
 mod endpoint;
 mod format;
@@ -67,6 +68,10 @@ pub use business::{
 pub use cache::{CacheMonitor, CacheStats};
 #[cfg(feature = "moka")]
 pub use cached::{MonitoredCache, MonitoredCacheBuilder};
+pub use custom::{
+    CustomKind, CustomMetric, CustomMetricData, CustomMetricError, CustomMetrics, CustomSeries,
+    MetricDefinition, MAX_CUSTOM_LABELS, MAX_CUSTOM_METRICS,
+};
 pub use elapsed::Elapsed;
 pub use endpoint::{
     get_api_tracker, ApiReport, EndpointStats, EndpointTracker, EndpointTrackerBuilder, TrackGuard,

@@ -39,3 +39,11 @@ mod operations;
 fn operations_example_runs() {
     operations::main();
 }
+
+#[path = "../examples/custom_metrics.rs"]
+mod custom_metrics;
+
+#[test]
+fn custom_metrics_example_runs() {
+    custom_metrics::main();
+}

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tachymeter::Engine;
 use tachymeter_monitor::{
-    CacheMonitor, EndpointTracker, InferenceMetrics, Operation, Profiler, SerializationMonitor,
+    CacheMonitor, CustomMetrics, EndpointTracker, InferenceMetrics, Operation, Profiler,
+    SerializationMonitor,
 };
 
 struct Counting;
@@ -78,6 +79,16 @@ fn monitor_recording_paths_allocate_nothing_after_warm_up() {
         .unwrap();
     let cache = CacheMonitor::on(engine.clone(), "models").unwrap();
     let profiler = Profiler::on(engine.clone()).unwrap();
+    let custom = CustomMetrics::on(engine.clone());
+    custom
+        .define("drift", "counter", "", "", &[], &["feature", "kind"])
+        .unwrap();
+    custom
+        .define("freshness", "histogram", "", "hours", &[1.0, 24.0], &[])
+        .unwrap();
+    custom
+        .define("accuracy", "gauge", "", "ratio", &[], &[])
+        .unwrap();
     let record_all = |i: u64| {
         inference.update_inference(0.004, 8, Duration::from_micros(300), 0.0);
         inference.record_cache_hit();
@@ -105,6 +116,10 @@ fn monitor_recording_paths_allocate_nothing_after_warm_up() {
         cache.record_miss();
         cache.record_evictions(1);
         profiler.profile("decode", || std::hint::black_box(i));
+        let labels = [("kind", "statistical"), ("feature", "age")];
+        custom.increment_counter("drift", &labels).unwrap();
+        custom.observe_histogram("freshness", 8.5, &[]).unwrap();
+        custom.update_gauge("accuracy", 0.945, &[]).unwrap();
     };
     // The counter counts (so a 0 below means something).
     assert_eq!(allocations(|| drop(std::hint::black_box(vec![1u8]))), 1);
