@@ -47,3 +47,11 @@ mod custom_metrics;
 fn custom_metrics_example_runs() {
     custom_metrics::main();
 }
+
+#[path = "../examples/profiling.rs"]
+mod profiling;
+
+#[test]
+fn profiling_example_runs() {
+    profiling::main();
+}
