@@ -114,6 +114,7 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
         tui,
         demo.threads,
         server.as_ref().map(MetricsServer::local_addr),
+        metrics.clone(),
     );
 
     // Main phase: workers run until the deadline; the main thread redraws every second.
@@ -204,8 +205,6 @@ fn measure_overhead(
 
     let recorder = engine.local_recorder();
     let live = Live::new(&recorder, metrics, engine.clock());
-    // The workers have stopped: every record from here on is this thread's.
-    let calls_before = record_calls(&engine.flush(), metrics);
     let mut plain = Vec::with_capacity(ROUNDS);
     let mut instrumented = Vec::with_capacity(ROUNDS);
     for round in 0..ROUNDS {
@@ -231,7 +230,7 @@ fn measure_overhead(
     };
     plain.sort_by(f64::total_cmp);
     let noise_ns = (plain[plain.len() * 3 / 4] - plain[plain.len() / 4]) / 2.0;
-    let calls = record_calls(&engine.flush(), metrics) - calls_before;
+    let calls = live.calls();
     Overhead {
         requests,
         plain_ns: median(&mut plain),
@@ -240,22 +239,4 @@ fn measure_overhead(
         noise_ns,
         rounds: ROUNDS,
     }
-}
-
-/// Recording calls the demo's metrics have seen: one per histogram observation and one per
-/// counter increment; `bytes` is added to once per encoded record, so it counts as the
-/// `record_size` histogram's observations.
-fn record_calls(s: &tachymeter::Snapshot, m: &Metrics) -> u64 {
-    use tachymeter::MetricValue;
-    let bytes = &m.bytes.desc().name;
-    let record_size = &m.record_size.desc().name;
-    s.metrics()
-        .iter()
-        .map(|x| match &x.value {
-            MetricValue::Histogram(h) if &x.desc.name == record_size => 2 * h.cumulative.count(),
-            MetricValue::Histogram(h) => h.cumulative.count(),
-            MetricValue::Counter(c) if &x.desc.name != bytes => c.total as u64,
-            _ => 0,
-        })
-        .sum()
 }

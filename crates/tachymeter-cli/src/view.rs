@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use tachymeter::{HistogramData, HistogramSnapshot, MetricValue, Snapshot};
 
-use crate::workload::{ErrorKind, Stage};
+use crate::workload::{ErrorKind, Metrics, Stage, INSTANCE};
 use crate::Overhead;
+use std::sync::Arc;
 
 /// Renders snapshots to stdout.
 pub struct View {
@@ -15,6 +16,8 @@ pub struct View {
     threads: usize,
     addr: Option<SocketAddr>,
     drawn: bool,
+    /// The monitors the workload records into (their statistics are read from snapshots).
+    metrics: Arc<Metrics>,
 }
 
 fn counter(snapshot: &Snapshot, name: &str, labels: &[(&str, &str)]) -> (u128, f64) {
@@ -22,6 +25,37 @@ fn counter(snapshot: &Snapshot, name: &str, labels: &[(&str, &str)]) -> (u128, f
         Some(MetricValue::Counter(c)) => (c.total, c.rate),
         _ => (0, 0.0),
     }
+}
+
+/// A counter of the demo's monitors (label `instance` = [`INSTANCE`], plus `kind` if given).
+fn monitor_counter(snapshot: &Snapshot, name: &str, kind: Option<&str>) -> (u128, f64) {
+    match kind {
+        Some(k) => counter(snapshot, name, &[("instance", INSTANCE), ("kind", k)]),
+        None => counter(snapshot, name, &[("instance", INSTANCE)]),
+    }
+}
+
+/// Requests since the start and per second over the last interval: every inference the
+/// inference monitor recorded, plus the invalid requests that never reached inference.
+fn requests(snapshot: &Snapshot, metrics: &Metrics) -> (u128, f64) {
+    let stats = metrics.inference.statistics_of(snapshot);
+    let (invalid, invalid_rate) = monitor_counter(
+        snapshot,
+        "inference_errors_total",
+        Some(ErrorKind::InvalidInput.name()),
+    );
+    let interval = snapshot.interval().as_secs_f64();
+    let recent = match snapshot
+        .get("inference_time", &[("instance", INSTANCE)])
+        .map(|m| &m.value)
+    {
+        Some(MetricValue::Histogram(h)) if interval > 0.0 => h.interval.count() as f64 / interval,
+        _ => 0.0,
+    };
+    (
+        u128::from(stats.total_requests) + invalid,
+        recent + invalid_rate,
+    )
 }
 
 fn micros(ns: Option<f64>) -> String {
@@ -40,18 +74,19 @@ fn percent(part: f64, whole: f64) -> String {
 /// error and cache-hit rates.
 fn lines(
     snapshot: &Snapshot,
+    metrics: &Metrics,
     elapsed: Duration,
     threads: usize,
     addr: Option<SocketAddr>,
 ) -> Vec<String> {
-    let (requests, rate) = counter(snapshot, "demo_requests_total", &[]);
-    let (hits, hit_rate) = counter(snapshot, "demo_cache_hits_total", &[]);
-    let (misses, miss_rate) = counter(snapshot, "demo_cache_misses_total", &[]);
+    let (requests, rate) = requests(snapshot, metrics);
+    let (hits, hit_rate) = monitor_counter(snapshot, "inference_cache_hits_total", None);
+    let (misses, miss_rate) = monitor_counter(snapshot, "inference_cache_misses_total", None);
     let mut errors = 0;
     let mut error_rate = 0.0;
     let mut by_kind = Vec::new();
     for kind in ErrorKind::ALL {
-        let (n, r) = counter(snapshot, "demo_errors_total", &[("kind", kind.name())]);
+        let (n, r) = monitor_counter(snapshot, "inference_errors_total", Some(kind.name()));
         errors += n;
         error_rate += r;
         by_kind.push(format!("{}={n}", kind.name()));
@@ -90,12 +125,12 @@ fn lines(
 /// One row per stage plus the whole request: count, p50, p95, p99 (µs) of the data `pick`
 /// selects (last interval or whole run).
 fn stage_rows(snapshot: &Snapshot, pick: fn(&HistogramSnapshot) -> &HistogramData) -> Vec<String> {
-    let stages = Stage::ALL
-        .iter()
-        .map(|s| ("demo_stage_latency", s.name(), Some(("stage", s.name()))));
+    let stages = Stage::ALL.iter().map(|s| {
+        let labels = vec![("instance", INSTANCE), ("operation", s.name())];
+        ("profile_wall_time", s.name(), labels)
+    });
     let mut rows = Vec::new();
-    for (name, label, filter) in stages.chain([("demo_request_latency", "request", None)]) {
-        let labels: Vec<(&str, &str)> = filter.into_iter().collect();
+    for (name, label, labels) in stages.chain([("demo_request_latency", "request", vec![])]) {
         if let Some(MetricValue::Histogram(h)) = snapshot.get(name, &labels).map(|m| &m.value) {
             let d = pick(h);
             rows.push(format!(
@@ -112,7 +147,7 @@ fn stage_rows(snapshot: &Snapshot, pick: fn(&HistogramSnapshot) -> &HistogramDat
 
 impl View {
     /// A view; `tui` redraws in place with ANSI escapes, otherwise one line per refresh.
-    pub fn new(tui: bool, threads: usize, addr: Option<SocketAddr>) -> View {
+    pub fn new(tui: bool, threads: usize, addr: Option<SocketAddr>, metrics: Arc<Metrics>) -> View {
         if let Some(addr) = addr {
             println!("serving http://{addr}/metrics (also /snapshot.json, /healthz)");
         }
@@ -121,6 +156,7 @@ impl View {
             threads,
             addr,
             drawn: false,
+            metrics,
         }
     }
 
@@ -128,7 +164,7 @@ impl View {
     pub fn refresh(&mut self, snapshot: &Snapshot, elapsed: Duration) {
         let mut stdout = std::io::stdout().lock();
         if self.tui {
-            let text = lines(snapshot, elapsed, self.threads, self.addr);
+            let text = lines(snapshot, &self.metrics, elapsed, self.threads, self.addr);
             if self.drawn {
                 // Cursor up over the previous frame, then overwrite each line.
                 let _ = write!(stdout, "\x1b[{}A", text.len());
@@ -138,9 +174,12 @@ impl View {
             }
             self.drawn = true;
         } else {
-            let (requests, rate) = counter(snapshot, "demo_requests_total", &[]);
+            let (requests, rate) = requests(snapshot, &self.metrics);
             let p99 = |stage: Stage| match snapshot
-                .get("demo_stage_latency", &[("stage", stage.name())])
+                .get(
+                    "profile_wall_time",
+                    &[("instance", INSTANCE), ("operation", stage.name())],
+                )
                 .map(|m| &m.value)
             {
                 Some(MetricValue::Histogram(h)) => micros(h.interval.p99()),
@@ -172,14 +211,14 @@ impl View {
         threads: usize,
         overhead: &Overhead,
     ) {
-        let (requests, _) = counter(snapshot, "demo_requests_total", &[]);
+        let (requests, _) = requests(snapshot, &self.metrics);
         println!("\n=== summary ===");
         println!(
             "workload: {requests} requests in {:.2}s on {threads} threads = {:.0} req/s (includes the overhead runs' requests)",
             elapsed.as_secs_f64(),
             requests as f64 / elapsed.as_secs_f64()
         );
-        let mut text = lines(snapshot, elapsed, threads, self.addr);
+        let mut text = lines(snapshot, &self.metrics, elapsed, threads, self.addr);
         text.drain(..1);
         // The quantile table above is per interval; add whole-run quantiles.
         println!("{}", text[..3].join("\n"));
@@ -190,6 +229,27 @@ impl View {
         for row in stage_rows(snapshot, |h| &h.cumulative) {
             println!("{row}");
         }
+        let json = self.metrics.serialization.metrics("json");
+        if let Some(ser) = json
+            .operations
+            .get(&tachymeter_monitor::Operation::Serialize)
+        {
+            println!(
+                "serialization (json): {} records, {:.1} MB, {:.0} MB/s while encoding, {:.2}% failed to decode",
+                ser.count,
+                ser.total_bytes as f64 / 1e6,
+                ser.bytes_per_second / 1e6,
+                (1.0 - ser.success_rate) * 100.0
+            );
+        }
+        let breakdown: Vec<String> = self
+            .metrics
+            .profiler
+            .time_breakdown()
+            .iter()
+            .map(|(stage, share)| format!("{stage} {:.0}%", share * 100.0))
+            .collect();
+        println!("time by stage (profiler): {}", breakdown.join(", "));
         println!(
             "instrumentation overhead: {:+.2}% ({:+.1} ns per request = {:+.2} ns per record at {:.1} records per request; run-to-run noise ±{:.1} ns per request; {:.0} ns plain vs {:.0} ns instrumented, medians of {} alternating rounds of {} requests, 1 thread)",
             overhead.percent(),

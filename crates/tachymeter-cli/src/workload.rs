@@ -5,10 +5,17 @@
 
 use std::hint::black_box;
 
+use std::cell::Cell;
+use std::sync::Arc;
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use tachymeter::{
     Clock, Counter, Engine, Gauge, Histogram, LocalCounter, LocalHistogram, LocalRecorder, Opts,
     RegisterError,
+};
+use tachymeter_monitor::{
+    InferenceMetrics, Operation, Profiler, SerializationMonitor, SerializerRecorder,
 };
 
 /// Input features per row.
@@ -47,7 +54,7 @@ impl Stage {
     }
 }
 
-/// Error kinds counted in `demo_errors_total{kind}`.
+/// Error kinds, recorded by the inference monitor as `inference_errors_total{kind}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
     /// The request had an empty batch (injected, ~0.2%).
@@ -76,28 +83,24 @@ impl ErrorKind {
     }
 }
 
-/// Every metric the demo records, registered once.
+/// The monitors' `instance` label for everything the demo records.
+pub const INSTANCE: &str = "demo";
+
+/// What the demo records: the seeds' monitors, plus the few figures no monitor covers.
 pub struct Metrics {
-    /// Requests started.
-    pub requests: Counter,
-    /// Errors by kind, indexed like [`ErrorKind::ALL`].
-    pub errors: Vec<Counter>,
-    /// Preprocessing cache hits.
-    pub cache_hits: Counter,
-    /// Preprocessing cache misses.
-    pub cache_misses: Counter,
+    /// The seeds' inference monitor: inference and total time, batch sizes, preprocessing
+    /// time, errors by kind, cache lookups (one per row).
+    pub inference: InferenceMetrics,
+    /// The serialization monitor: encode time, record sizes, decode failures.
+    pub serialization: SerializationMonitor,
+    /// The `json` serializer's series, resolved once.
+    json: SerializerRecorder,
+    /// The profiler: wall time and rows per pipeline stage.
+    pub profiler: Profiler,
+    /// End-to-end request latency (no monitor covers a whole request).
+    pub request: Histogram,
     /// Requests that took the quantized path.
     pub quantized: Counter,
-    /// Bytes produced by the encoder.
-    pub bytes: Counter,
-    /// Stage latencies, indexed like [`Stage::ALL`].
-    pub stages: Vec<Histogram>,
-    /// End-to-end request latency.
-    pub request: Histogram,
-    /// Batch sizes.
-    pub batch: Histogram,
-    /// Encoded record sizes.
-    pub record_size: Histogram,
     /// Measured instrumentation overhead, as a ratio of the uninstrumented request time.
     pub overhead_ratio: Gauge,
     /// Measured instrumentation overhead per request (nanoseconds, exported in seconds).
@@ -107,58 +110,29 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Registers the demo's metrics on `engine`.
-    pub fn register(engine: &Engine) -> Result<Metrics, RegisterError> {
-        // One family per labelled metric; each series' handle is taken once here, so the
-        // workers' thread-owned views record without any lookup.
-        let errors = engine.counter_family(
-            Opts::new("demo_errors_total").help("Failed requests by kind."),
-            &["kind"],
-        )?;
-        let errors = ErrorKind::ALL
-            .iter()
-            .map(|k| errors.with(&[k.name()]).clone())
-            .collect();
-        // Seconds, stored as integer nanoseconds: the workers record nanoseconds.
-        let stages = engine.histogram_family(
-            Opts::new("demo_stage_latency")
-                .unit("seconds")
-                .help("Time spent in one pipeline stage."),
-            &["stage"],
-        )?;
-        let stages = Stage::ALL
-            .iter()
-            .map(|s| stages.with(&[s.name()]).clone())
-            .collect();
+    /// Builds the monitors on `engine` (instance [`INSTANCE`]) and registers the rest.
+    pub fn register(engine: &Arc<Engine>) -> Result<Metrics, RegisterError> {
+        let inference = InferenceMetrics::builder()
+            .engine(engine.clone())
+            .instance(INSTANCE)
+            .build()?;
+        let serialization = SerializationMonitor::builder()
+            .engine(engine.clone())
+            .instance(INSTANCE)
+            .build()?;
+        let json = serialization.serializer("json");
         Ok(Metrics {
-            requests: engine.counter(Opts::new("demo_requests_total").help("Requests started."))?,
-            errors,
-            cache_hits: engine.counter(
-                Opts::new("demo_cache_hits_total").help("Preprocessing cache hits (rows)."),
-            )?,
-            cache_misses: engine.counter(
-                Opts::new("demo_cache_misses_total").help("Preprocessing cache misses (rows)."),
-            )?,
-            quantized: engine.counter(
-                Opts::new("demo_quantized_total").help("Requests run through the int8 path."),
-            )?,
-            bytes: engine.counter(
-                Opts::new("demo_serialized")
-                    .unit("bytes")
-                    .help("Bytes produced by the JSON encoder."),
-            )?,
-            stages,
+            inference,
+            serialization,
+            json,
+            profiler: Profiler::on_instance(engine.clone(), INSTANCE)?,
             request: engine.histogram(
                 Opts::new("demo_request_latency")
                     .unit("seconds")
                     .help("End-to-end request latency."),
             )?,
-            batch: engine
-                .histogram(Opts::new("demo_batch_size").help("Rows per inference batch."))?,
-            record_size: engine.histogram(
-                Opts::new("demo_record_size")
-                    .unit("bytes")
-                    .help("Encoded record size."),
+            quantized: engine.counter(
+                Opts::new("demo_quantized_total").help("Requests run through the int8 path."),
             )?,
             overhead_ratio: engine.gauge(
                 Opts::new("demo_instrumentation_overhead")
@@ -222,46 +196,64 @@ impl Probe for Noop {
     fn error(&self, _: ErrorKind) {}
 }
 
-/// Records through the engine's thread-owned fast path.
+/// One request's figures, gathered by the probe until the request ends.
+#[derive(Clone, Copy, Default)]
+struct RequestState {
+    batch: u64,
+    preprocess_ns: u64,
+    inference_ns: u64,
+    serialize_ns: u64,
+    bytes: u64,
+    decode_failed: bool,
+}
+
+/// Records through the monitors (and the engine's thread-owned view for the request latency
+/// and the quantized count), counting its own recording calls for the overhead figure.
 pub struct Live<'a> {
-    requests: LocalCounter<'a>,
-    errors: Vec<LocalCounter<'a>>,
-    hits: LocalCounter<'a>,
-    misses: LocalCounter<'a>,
-    quantized: LocalCounter<'a>,
-    bytes: LocalCounter<'a>,
-    stages: Vec<LocalHistogram<'a>>,
+    m: &'a Metrics,
     request: LocalHistogram<'a>,
-    batch: LocalHistogram<'a>,
-    record_size: LocalHistogram<'a>,
+    quantized: LocalCounter<'a>,
     clock: &'a Clock,
+    state: Cell<RequestState>,
+    calls: Cell<u64>,
 }
 
 impl<'a> Live<'a> {
-    /// Local handles for every metric, on `recorder`'s slot.
+    /// A probe on `recorder`'s slot recording into `m`.
     pub fn new(recorder: &'a LocalRecorder, m: &'a Metrics, clock: &'a Clock) -> Live<'a> {
         Live {
-            clock,
-            requests: recorder.counter(&m.requests),
-            errors: m.errors.iter().map(|c| recorder.counter(c)).collect(),
-            hits: recorder.counter(&m.cache_hits),
-            misses: recorder.counter(&m.cache_misses),
-            quantized: recorder.counter(&m.quantized),
-            bytes: recorder.counter(&m.bytes),
-            stages: m.stages.iter().map(|h| recorder.histogram(h)).collect(),
+            m,
             request: recorder.histogram(&m.request),
-            batch: recorder.histogram(&m.batch),
-            record_size: recorder.histogram(&m.record_size),
+            quantized: recorder.counter(&m.quantized),
+            clock,
+            state: Cell::new(RequestState::default()),
+            calls: Cell::new(0),
         }
     }
-}
 
-impl Live<'_> {
+    /// Engine recording calls made so far (each histogram record, counter add, record-log
+    /// entry).
+    pub fn calls(&self) -> u64 {
+        self.calls.get()
+    }
+
+    #[inline]
+    fn count(&self, n: u64) {
+        self.calls.set(self.calls.get() + n);
+    }
+
     /// Nanoseconds since `started` on the engine clock (TSC through quanta where available:
     /// about half the cost of `Instant::now()` here).
     #[inline]
     fn elapsed_ns(&self, started: u64) -> u64 {
         self.clock.delta_nanos(started, self.clock.raw())
+    }
+
+    #[inline]
+    fn update(&self, f: impl FnOnce(&mut RequestState)) {
+        let mut s = self.state.get();
+        f(&mut s);
+        self.state.set(s);
     }
 }
 
@@ -272,37 +264,76 @@ impl Probe for Live<'_> {
     }
     #[inline]
     fn stage(&self, stage: Stage, started: Option<u64>) {
-        if let Some(t) = started {
-            self.stages[stage as usize].record(self.elapsed_ns(t));
-        }
+        let Some(t) = started else { return };
+        let ns = self.elapsed_ns(t);
+        let rows = self.state.get().batch;
+        self.m
+            .profiler
+            .record(stage.name(), Duration::from_nanos(ns), rows);
+        self.count(1 + u64::from(rows > 0));
+        self.update(|s| match stage {
+            Stage::Preprocess => s.preprocess_ns = ns,
+            Stage::Inference => s.inference_ns = ns,
+            Stage::Serialize => s.serialize_ns = ns,
+        });
     }
     #[inline]
     fn request(&self, started: Option<u64>) -> Option<u64> {
         let ns = self.elapsed_ns(started?);
         self.request.record(ns);
+        let s = self.state.take();
+        if s.batch > 0 {
+            self.m.inference.update_inference(
+                Duration::from_nanos(s.inference_ns),
+                s.batch,
+                Duration::from_nanos(s.preprocess_ns),
+                Duration::ZERO,
+            );
+            let error = s.decode_failed.then_some(ErrorKind::Decode.name());
+            self.m.json.record(
+                Operation::Serialize,
+                Duration::from_nanos(s.serialize_ns),
+                s.bytes,
+                !s.decode_failed,
+                error,
+            );
+            // 3 histograms (+ preprocessing total) and 3 serialization calls (+ the error).
+            let pre = u64::from(s.preprocess_ns > 0);
+            self.count(1 + 3 + pre + 3 + u64::from(s.decode_failed));
+        } else {
+            self.count(1);
+        }
         Some(ns)
     }
     #[inline]
     fn begin(&self, batch: u64) {
-        self.requests.increment();
-        self.batch.record(batch);
+        self.update(|s| s.batch = batch);
     }
     #[inline]
     fn cache(&self, hit: bool) {
-        if hit { &self.hits } else { &self.misses }.increment();
+        if hit {
+            self.m.inference.record_cache_hit();
+        } else {
+            self.m.inference.record_cache_miss();
+        }
+        self.count(1);
     }
     #[inline]
     fn quantized(&self) {
         self.quantized.increment();
+        self.count(1);
     }
     #[inline]
     fn encoded(&self, bytes: u64) {
-        self.bytes.add(bytes);
-        self.record_size.record(bytes);
+        self.update(|s| s.bytes = bytes);
     }
     #[inline]
     fn error(&self, kind: ErrorKind) {
-        self.errors[kind as usize].increment();
+        self.m.inference.record_error_kind(kind.name());
+        self.count(1);
+        if kind == ErrorKind::Decode {
+            self.update(|s| s.decode_failed = true);
+        }
     }
 }
 
@@ -581,7 +612,7 @@ mod tests {
 
     #[test]
     fn live_probe_counts_what_the_loop_does() {
-        let engine = Engine::builder().background(false).build().unwrap();
+        let engine = Arc::new(Engine::builder().background(false).build().unwrap());
         let metrics = Metrics::register(&engine).unwrap();
         let recorder = engine.local_recorder();
         let live = Live::new(&recorder, &metrics, engine.clock());
@@ -592,25 +623,59 @@ mod tests {
         drop(live);
         drop(recorder);
         let s = engine.flush();
-        assert_eq!(s.counter("demo_requests_total").unwrap().total, 2000);
-        let rows = s.counter("demo_cache_hits_total").unwrap().total
-            + s.counter("demo_cache_misses_total").unwrap().total;
-        let batch = &s.histogram("demo_batch_size").unwrap().cumulative;
-        assert_eq!(rows, batch.sum(), "one cache lookup per row");
-        assert_eq!(batch.count(), 2000);
-        let invalid = s
-            .get("demo_errors_total", &[("kind", "invalid_input")])
-            .unwrap();
-        let tachymeter::MetricValue::Counter(invalid) = &invalid.value else {
-            panic!()
+        let inf = metrics.inference.statistics_of(&s);
+        let demo = [("instance", INSTANCE)];
+        let total = |name: &str, labels: &[(&str, &str)]| match s.get(name, labels) {
+            Some(m) => match &m.value {
+                tachymeter::MetricValue::Counter(c) => c.total,
+                _ => panic!("{name} is not a counter"),
+            },
+            None => 0,
         };
-        assert_eq!(
-            u128::from(batch.zero_count()),
-            invalid.total,
-            "empty batches are the invalid inputs"
+        let invalid = total(
+            "inference_errors_total",
+            &[("instance", INSTANCE), ("kind", "invalid_input")],
         );
-        let serialized = s.histogram("demo_record_size").unwrap().cumulative.count();
-        assert_eq!(u128::from(serialized) + invalid.total, 2000);
+        // Every request is an inference or an invalid input.
+        assert_eq!(u128::from(inf.total_requests) + invalid, 2000);
+        assert_eq!(
+            s.histogram("demo_request_latency")
+                .unwrap()
+                .cumulative
+                .count(),
+            2000
+        );
+        // One cache lookup per row: the batch sizes' sum.
+        let rows = total("inference_cache_hits_total", &demo)
+            + total("inference_cache_misses_total", &demo);
+        let batch = match &s.get("inference_batch_size", &demo).unwrap().value {
+            tachymeter::MetricValue::Histogram(h) => h.cumulative.clone(),
+            _ => panic!(),
+        };
+        assert_eq!(rows, batch.sum(), "one cache lookup per row");
+        assert_eq!(
+            batch.zero_count(),
+            0,
+            "invalid inputs never reach inference"
+        );
+        // One serialization record per inference; decode failures match the error kind.
+        let ser = metrics.serialization.metrics("json");
+        let enc = &ser.operations[&Operation::Serialize];
+        assert_eq!(enc.count, inf.total_requests);
+        let decode = total(
+            "inference_errors_total",
+            &[("instance", INSTANCE), ("kind", "decode")],
+        );
+        assert_eq!(
+            u128::from(enc.errors.get("decode").copied().unwrap_or(0)),
+            decode
+        );
+        // Every stage profiled once per inference.
+        for stage in Stage::ALL {
+            let p = metrics.profiler.stats(stage.name()).unwrap();
+            assert_eq!(p.calls, inf.total_requests, "{}", stage.name());
+            assert_eq!(u128::from(p.units), batch.sum(), "{}", stage.name());
+        }
     }
 
     /// The demo's /metrics exposition (the same encoder the server uses) passes
@@ -629,7 +694,7 @@ mod tests {
             eprintln!("promtool not found: skipped");
             return;
         };
-        let engine = Engine::builder().background(false).build().unwrap();
+        let engine = Arc::new(Engine::builder().background(false).build().unwrap());
         let metrics = Metrics::register(&engine).unwrap();
         metrics.overhead_ratio.set(0.012);
         metrics.overhead_per_request.set(35.0);
@@ -661,6 +726,7 @@ mod tests {
             (Some(0), ""),
             "{text}"
         );
-        assert!(text.contains("demo_stage_latency_seconds_bucket"), "{text}");
+        assert!(text.contains("profile_wall_time_seconds_bucket"), "{text}");
+        assert!(text.contains("inference_time_seconds_bucket"), "{text}");
     }
 }

@@ -56,11 +56,17 @@ fn demo_runs_and_writes_a_consistent_json_snapshot() {
             })
             .unwrap_or_else(|| panic!("{name} missing"))
     };
-    let requests = find("demo_requests_total", None)
-        .counter
-        .as_ref()
-        .unwrap()
-        .total;
+    let counter =
+        |name: &str, label: Option<(&str, &str)>| find(name, label).counter.as_ref().unwrap().total;
+    // Every request ends in the request histogram: an inference, or an invalid input.
+    let requests = u128::from(
+        find("demo_request_latency", None)
+            .histogram
+            .as_ref()
+            .unwrap()
+            .cumulative
+            .count,
+    );
     assert!(requests > 1000, "only {requests} requests");
     // The summary printed the same total.
     assert!(
@@ -68,44 +74,44 @@ fn demo_runs_and_writes_a_consistent_json_snapshot() {
             || stdout.contains(&format!("workload: {requests} requests")),
         "{stdout}"
     );
-    // Every request records its batch size; every non-empty batch goes through each stage.
-    let batch = find("demo_batch_size", None).histogram.as_ref().unwrap();
-    assert_eq!(u128::from(batch.cumulative.count), requests);
-    let invalid = find("demo_errors_total", Some(("kind", "invalid_input")))
-        .counter
+    let inferences = find("inference_time", Some(("instance", "demo")))
+        .histogram
         .as_ref()
         .unwrap()
-        .total;
-    assert_eq!(u128::from(batch.zero_count), invalid);
+        .cumulative
+        .count;
+    let invalid = counter("inference_errors_total", Some(("kind", "invalid_input")));
+    assert_eq!(u128::from(inferences) + invalid, requests);
+    // Every inference has a batch size; every non-empty batch goes through each stage.
+    let batch = find("inference_batch_size", None)
+        .histogram
+        .as_ref()
+        .unwrap();
+    assert_eq!(batch.cumulative.count, inferences);
     for stage in ["preprocess", "inference", "serialize"] {
-        let h = find("demo_stage_latency", Some(("stage", stage)))
+        let h = find("profile_wall_time", Some(("operation", stage)))
             .histogram
             .as_ref()
             .unwrap();
-        assert_eq!(
-            u128::from(h.cumulative.count),
-            requests - invalid,
-            "{stage}"
-        );
+        assert_eq!(h.cumulative.count, inferences, "{stage}");
         let (p50, p99) = (h.cumulative.p50.unwrap(), h.cumulative.p99.unwrap());
         assert!(0.0 < p50 && p50 <= p99, "{stage}: p50 {p50} p99 {p99}");
     }
-    let hits = find("demo_cache_hits_total", None)
-        .counter
-        .as_ref()
-        .unwrap()
-        .total;
-    let misses = find("demo_cache_misses_total", None)
-        .counter
-        .as_ref()
-        .unwrap()
-        .total;
+    let hits = counter("inference_cache_hits_total", None);
+    let misses = counter("inference_cache_misses_total", None);
     assert_eq!(
         hits + misses,
         batch.cumulative.sum_steps,
         "one cache lookup per row"
     );
     assert!(hits > 0 && misses > 0);
+    // One encoded record per inference, its bytes counted.
+    let encoded = find("serialization_duration", Some(("operation", "serialize")))
+        .histogram
+        .as_ref()
+        .unwrap();
+    assert_eq!(encoded.cumulative.count, inferences);
+    assert!(counter("serialization_data_size_total", None) > 0);
     let overhead = find("demo_instrumentation_overhead_per_request", None);
     assert_eq!(overhead.kind, KindDoc::Gauge);
     assert!(overhead.gauge.is_some_and(f64::is_finite));

@@ -186,6 +186,14 @@ impl Profiler {
         Self::with_engine(EngineRef::Shared(engine), crate::next_instance())
     }
 
+    /// A profiler on `engine` with the `instance` label `instance`.
+    ///
+    /// # Errors
+    /// See [`new`](Self::new).
+    pub fn on_instance(engine: Arc<Engine>, instance: &str) -> Result<Profiler, RegisterError> {
+        Self::with_engine(EngineRef::Shared(engine), instance.to_string())
+    }
+
     fn with_engine(engine: EngineRef, instance: String) -> Result<Profiler, RegisterError> {
         let e = &*engine;
         let labels = ["instance", "operation"];
@@ -262,6 +270,21 @@ impl Profiler {
             cpu_start,
             units: 0,
             mem_start,
+        }
+    }
+
+    /// Records one call of `operation` timed by the caller (`duration` as `Duration` or float
+    /// seconds) that processed `units`: wall time and units only (no CPU time or memory).
+    /// Invalid durations (NaN, negative) record as 0. One family lookup, no allocation once
+    /// the operation's series exists.
+    #[inline]
+    pub fn record(&self, operation: &str, duration: impl crate::Elapsed, units: u64) {
+        let values = [self.instance.as_str(), operation];
+        self.wall
+            .with(&values)
+            .record(duration.nanos().unwrap_or(0));
+        if units > 0 {
+            self.units.with(&values).add(units);
         }
     }
 
@@ -395,7 +418,8 @@ impl Profiler {
 
     fn operation_of<'s>(&self, m: &'s MetricSnapshot) -> Option<&'s str> {
         let d = &m.desc;
-        (d.label("instance") == Some(self.instance.as_str()))
+        // Other monitors label by `instance` and `operation` too: only the profiler's series.
+        (d.name.starts_with("profile_") && d.label("instance") == Some(self.instance.as_str()))
             .then(|| d.label("operation"))
             .flatten()
     }

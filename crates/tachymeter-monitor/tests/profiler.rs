@@ -98,3 +98,41 @@ fn without_the_counting_allocator_memory_is_not_measured_unless_rss_is_asked_for
         drop(kept);
     }
 }
+
+#[test]
+fn externally_timed_calls_record_wall_time_and_units() {
+    let engine = Arc::new(Engine::builder().background(false).build().unwrap());
+    let p = Profiler::on(engine.clone()).unwrap();
+    p.record("stage", Duration::from_millis(3), 100);
+    p.record("stage", 0.001, 300);
+    p.record("stage", f64::NAN, 0);
+    engine.flush();
+    let s = p.stats("stage").unwrap();
+    assert_eq!((s.calls, s.units), (3, 400));
+    assert!((s.total_time - 0.004).abs() < 1e-12);
+    assert!((s.units_per_second - 100_000.0).abs() < 1e-6);
+    assert_eq!(s.cpu_time, 0.0);
+}
+
+#[test]
+fn other_monitors_series_with_the_same_labels_are_not_profiled_operations() {
+    let engine = Arc::new(Engine::builder().background(false).build().unwrap());
+    let p = Profiler::on_instance(engine.clone(), "shared").unwrap();
+    let ser = tachymeter_monitor::SerializationMonitor::builder()
+        .engine(engine.clone())
+        .instance("shared")
+        .build()
+        .unwrap();
+    ser.record_operation(
+        "json",
+        tachymeter_monitor::Operation::Deserialize,
+        0.001,
+        10,
+        true,
+        None,
+    );
+    p.record("stage", 0.002, 0);
+    engine.flush();
+    let ops: Vec<String> = p.all_stats().into_iter().map(|s| s.operation).collect();
+    assert_eq!(ops, ["stage"]);
+}
