@@ -620,7 +620,6 @@ mod tests {
         for _ in 0..2000 {
             w.request(&live);
         }
-        drop(live);
         drop(recorder);
         let s = engine.flush();
         let inf = metrics.inference.statistics_of(&s);
@@ -705,7 +704,6 @@ mod tests {
         for _ in 0..500 {
             w.request(&live);
         }
-        drop(live);
         drop(recorder);
         let text = tachymeter_export::encode_text(
             &engine.flush(),
