@@ -63,9 +63,9 @@ MUTANTS = {
     "family-no-recheck": ("family_first_use_makes_one_series", [
         (S + "family.rs",
          """        let _guard = lock(&inner.insert);
-        if let Some(series) = inner.find(hash, values) {""",
+        if let Some((i, series)) = inner.find(hash, values) {""",
          """        let _guard = lock(&inner.insert);
-        if let Some(series) = None::<&Series<H>> {"""),
+        if let Some((i, series)) = None::<(usize, &Series<H>)> {"""),
     ]),
     "wide-no-seqlock": ("wide_total_wrap_is_never_torn", [
         (S + "shard/total.rs",
