@@ -43,6 +43,7 @@
 //! ```
 #![deny(unsafe_code)] // one exception: the optional counting allocator (`alloc.rs`)
 
+pub mod alerting;
 mod alloc;
 mod business;
 mod cache;
