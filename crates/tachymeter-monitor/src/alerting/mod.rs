@@ -82,7 +82,7 @@
 //!
 //! A series whose cumulative data went down since the window's start (it was reset) counts
 //! from zero, as PromQL's `rate` treats a counter reset. A rule keeps at most
-//! [`MAX_POINTS`](self::MAX_POINTS) snapshots; past that it thins them out evenly. Gauges are
+//! [`MAX_POINTS`] snapshots; past that it thins them out evenly. Gauges are
 //! read at the snapshot (no window). Every selected series is combined into one value
 //! (summed, histograms merged), so one rule is one alert.
 //!
