@@ -913,3 +913,47 @@ fn the_exported_rules_pass_promtool() {
         "{printed}\n{yaml}"
     );
 }
+
+/// The exported hysteresis behaves in Prometheus as it does in-process (`promtool test
+/// rules`: fires above 80, stays firing at 75, resolves at 60, does not fire again at 75).
+/// Skipped where promtool is absent.
+#[test]
+fn the_exported_hysteresis_holds_in_promtool_unit_tests() {
+    let rule = gauge_rule("HighCpu")
+        .annotation("summary", "s")
+        .annotation("description", "d")
+        .resolve(70.0)
+        .escalate(false)
+        .build()
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("tachymeter-hysteresis-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("rules.yml"), rules_yaml(&[rule])).unwrap();
+    let test = r#"rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'cpu_percent'
+        values: '50 90 75 75 60 75'
+    alert_rule_test:
+      - {eval_time: 0m, alertname: HighCpu, exp_alerts: []}
+      - {eval_time: 1m, alertname: HighCpu, exp_alerts: [{exp_labels: {severity: warning}, exp_annotations: {summary: s, description: d}}]}
+      - {eval_time: 3m, alertname: HighCpu, exp_alerts: [{exp_labels: {severity: warning}, exp_annotations: {summary: s, description: d}}]}
+      - {eval_time: 4m, alertname: HighCpu, exp_alerts: []}
+      - {eval_time: 5m, alertname: HighCpu, exp_alerts: []}
+"#;
+    std::fs::write(dir.join("test.yml"), test).unwrap();
+    let out = std::process::Command::new("promtool")
+        .args(["test", "rules", "test.yml"])
+        .current_dir(&dir)
+        .output();
+    let _ = std::fs::remove_dir_all(&dir);
+    let Ok(out) = out else {
+        eprintln!("promtool not found: skipped");
+        return;
+    };
+    let printed =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{printed}");
+}

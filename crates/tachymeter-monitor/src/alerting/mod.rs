@@ -107,7 +107,8 @@
 //! PromQL has no hysteresis; a rule whose resolve threshold differs from its threshold is
 //! exported as `E > t or (E > r and on() ALERTS{alertname="…", alertstate="firing", severity="…"})`:
 //! the alert keeps firing while it fires and the value stays past the resolve threshold,
-//! which is the in-process rule (`keep_firing_for` only delays a resolve by a fixed time). Escalation
+//! which is the in-process rule (a `promtool test rules` test checks it; `keep_firing_for` only
+//! delays a resolve by a fixed time). Escalation
 //! is a second rule of the same name with `severity: critical` and the escalation threshold
 //! (in Prometheus it waits its own `for`; in-process it escalates an active alert at once).
 //! The cooldown has no rule-file form: it is Alertmanager's `repeat_interval`.
