@@ -17,7 +17,8 @@
 //! ([`ResponseTimeMonitor`]: exceedance and prioritised recommendations) and business metrics
 //! ([`BusinessMonitor`]: user actions against per-type baselines, conversions) and the operation
 //! tracker ([`OperationTracker`], the seeds' `PerformanceTracker`: start and end by id from any
-//! thread) so far; the other monitors of the seeds are not implemented yet.
+//! thread) so far; the other monitors of the seeds are not implemented yet. [`alerting`] holds
+//! the general alerting engine (rules, handlers, the Prometheus rules export).
 //!
 //! ```
 //! use std::time::Duration;
@@ -43,6 +44,7 @@
 //! ```
 #![deny(unsafe_code)] // one exception: the optional counting allocator (`alloc.rs`)
 
+pub mod alerting;
 mod alloc;
 mod business;
 mod cache;

@@ -55,3 +55,11 @@ mod profiling;
 fn profiling_example_runs() {
     profiling::main();
 }
+
+#[path = "../examples/alerts.rs"]
+mod alerts;
+
+#[test]
+fn alerts_example_runs() {
+    alerts::main();
+}
