@@ -520,12 +520,16 @@ impl ResourceMonitor {
     /// rest. Costs a few milliseconds (it reads a few dozen small files).
     pub fn sample_now(&self) -> ResourceSnapshot {
         let inner = &*self.inner;
-        let (reading, (received, sent)) = lock(&inner.sampler).sample(inner.mounts.as_deref());
+        // The gauges and `latest` are written under the sampler's lock, so that they always
+        // hold the reading with the highest sequence number.
+        let mut sampler = lock(&inner.sampler);
+        let (reading, (received, sent)) = sampler.sample(inner.mounts.as_deref());
         inner.gauges.write(&reading, &inner.instance);
         inner.gauges.received.add(received);
         inner.gauges.sent.add(sent);
         let reading = Arc::new(reading);
         *lock(&inner.latest) = Some(reading.clone());
+        drop(sampler);
         Arc::unwrap_or_clone(reading)
     }
 
@@ -553,7 +557,10 @@ impl ResourceMonitor {
     }
 
     /// Min, max, mean and last of every gauge over the last `hours_back` hours (the seeds'
-    /// `get_resource_history`), from the engine's history.
+    /// `get_resource_history`), from the engine's history. It starts at the first reading:
+    /// the first reading resets the gauges, clearing the zeros collected between `build` and
+    /// it (a collection in the microseconds between that reset and the first `set` would
+    /// still see one 0).
     pub fn history(&self, hours_back: u64) -> ResourceHistory {
         self.history_range(Range::Last(Duration::from_secs(
             hours_back.saturating_mul(3600),
@@ -1080,6 +1087,13 @@ impl Gauges {
     }
 
     fn write(&self, r: &ResourceSnapshot, instance: &str) {
+        if r.sequence == 1 {
+            // Registered at `build`, the gauges read 0 until now: drop those collections from
+            // their history (a reset clears it) so that `history` starts at the first reading.
+            for (_, g) in self.scalars() {
+                g.reset();
+            }
+        }
         self.cpu.set(r.cpu_percent / 100.0);
         self.memory_total.set(r.memory_total_bytes as f64);
         self.memory_used.set(r.memory_used_bytes as f64);

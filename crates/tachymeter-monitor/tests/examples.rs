@@ -55,3 +55,13 @@ mod profiling;
 fn profiling_example_runs() {
     profiling::main();
 }
+
+#[cfg(feature = "resources")]
+#[path = "../examples/resources.rs"]
+mod resources;
+
+#[cfg(feature = "resources")]
+#[test]
+fn resources_example_runs() {
+    resources::main();
+}
