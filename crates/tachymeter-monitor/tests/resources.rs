@@ -680,6 +680,8 @@ fn gpus_are_not_available_without_a_driver_never_an_error() {
         .build()
         .unwrap()
         .sample_now();
+    #[cfg(not(feature = "gpu"))]
+    assert!(r.gpus.is_none());
     if r.gpus.is_none() {
         assert!(r.gpu_percent.is_none());
     }
