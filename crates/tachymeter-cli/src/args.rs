@@ -7,6 +7,7 @@ use std::time::Duration;
 /// Usage text printed by `--help` and after a usage error.
 pub const USAGE: &str = "\
 Usage: tachymeter demo [OPTIONS]
+       tachymeter resources [--interval 1s] [--count N] [--json]   (see `resources --help`)
 
 Runs an instrumented multi-threaded workload (inference + serialization), shows a live view,
 serves Prometheus metrics, and prints a summary with the measured instrumentation overhead.
@@ -28,6 +29,8 @@ pub enum Command {
     Help,
     /// Run the demo.
     Demo(DemoArgs),
+    /// Print resource readings (`tachymeter resources`, parsed in `resources.rs`).
+    Resources(crate::resources::ResourcesArgs),
 }
 
 /// Output file kind, from the extension.
@@ -79,9 +82,10 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         None => return Err("missing command (try `tachymeter demo`)".to_owned()),
         Some("-h" | "--help" | "help") => return Ok(Command::Help),
         Some("demo") => {}
+        Some("resources") => return crate::resources::parse(it.as_slice()).map(Command::Resources),
         Some(other) => {
             return Err(format!(
-                "unknown command `{other}` (the only command is `demo`)"
+                "unknown command `{other}` (the commands are `demo` and `resources`)"
             ))
         }
     }
@@ -179,7 +183,7 @@ mod tests {
             .collect();
         match parse(&args)? {
             Command::Demo(d) => Ok(d),
-            Command::Help => Err("help".to_owned()),
+            _ => Err("help".to_owned()),
         }
     }
 

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod resources;
 mod view;
 mod workload;
 
@@ -30,6 +31,7 @@ fn main() {
             return;
         }
         Ok(Command::Demo(demo)) => demo,
+        Ok(Command::Resources(r)) => return resources::main(r),
         Err(e) => {
             eprintln!("error: {e}\n\n{}", args::USAGE);
             std::process::exit(2);

@@ -17,8 +17,11 @@
 //! ([`ResponseTimeMonitor`]: exceedance and prioritised recommendations) and business metrics
 //! ([`BusinessMonitor`]: user actions against per-type baselines, conversions) and the operation
 //! tracker ([`OperationTracker`], the seeds' `PerformanceTracker`: start and end by id from any
-//! thread) so far; the other monitors of the seeds are not implemented yet. [`alerting`] holds
-//! the general alerting engine (rules, handlers, the Prometheus rules export).
+//! thread), with the default feature `resources`, system and process resources sampled on a
+//! background thread ([`ResourceMonitor`], the seeds' `SystemResourceMonitor`,
+//! `get_resource_monitor()`; GPUs with the feature `gpu`) so far; the other monitors of the
+//! seeds are not implemented yet. [`alerting`] holds the general alerting engine (rules,
+//! handlers, the Prometheus rules export).
 //!
 //! ```
 //! use std::time::Duration;
@@ -58,6 +61,8 @@ mod inference;
 mod operations;
 mod profiler;
 mod query;
+#[cfg(feature = "resources")]
+pub mod resources;
 mod response;
 mod serialization;
 mod table;
@@ -93,6 +98,12 @@ pub use query::{
     global_query_monitor, normalize_query, query_fingerprint, OptimizationOpportunity,
     QueryAnalysis, QueryFingerprint, QueryMonitor, QueryMonitorBuilder, QueryTypeAnalysis,
     DEFAULT_SLOW_THRESHOLD, MAX_EXAMPLE_LEN,
+};
+#[cfg(feature = "resources")]
+pub use resources::{
+    get_resource_monitor, global_resource_monitor, AlertThresholds, DiskReading, GpuReading,
+    NetworkReading, ProcessReading, ReadingRange, ResourceAlert, ResourceHistory, ResourceMonitor,
+    ResourceMonitorBuilder, ResourceSnapshot, Sampling, Severity,
 };
 pub use response::{
     global_response_time_monitor, Recommendation, ResponseTimeMonitor, ResponseTimeMonitorBuilder,

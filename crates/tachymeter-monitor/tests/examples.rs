@@ -63,3 +63,13 @@ mod alerts;
 fn alerts_example_runs() {
     alerts::main();
 }
+
+#[cfg(feature = "resources")]
+#[path = "../examples/resources.rs"]
+mod resources;
+
+#[cfg(feature = "resources")]
+#[test]
+fn resources_example_runs() {
+    resources::main();
+}
