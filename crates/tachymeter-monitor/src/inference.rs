@@ -481,6 +481,102 @@ fn errors_of(snap: &Snapshot, instance: &str) -> u128 {
         .sum()
 }
 
+/// The seeds' `PerformanceAlerting` thresholds for an [`InferenceMetrics`] (their defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct InferenceThresholds {
+    /// Errors per inference above which `InferenceHighErrorRate` fires (0.05).
+    pub error_rate: f64,
+    /// p95 inference time above which `InferenceHighLatency` fires, seconds (0.1).
+    pub latency_p95: f64,
+    /// Inferences per second below which `InferenceLowThroughput` fires (100).
+    pub throughput_min: f64,
+    /// Cache hits per lookup below which `InferenceLowCacheHitRate` fires (0.8).
+    pub cache_hit_rate: f64,
+    /// The window every rule computes over (default: the engine's rolling window; the seeds'
+    /// "last 50 measurements" has no time-based equivalent).
+    pub window: crate::alerting::Window,
+    /// Time between two firings of one rule (300 s).
+    pub cooldown: Duration,
+}
+
+impl Default for InferenceThresholds {
+    fn default() -> Self {
+        InferenceThresholds {
+            error_rate: 0.05,
+            latency_p95: 0.1,
+            throughput_min: 100.0,
+            cache_hit_rate: 0.8,
+            window: crate::alerting::Window::Engine,
+            cooldown: crate::alerting::DEFAULT_COOLDOWN,
+        }
+    }
+}
+
+impl InferenceMetrics {
+    /// The seeds' four inference alerts as rules of the general alerting engine, on this
+    /// monitor's series (label `instance` on each rule): error rate (errors / inferences),
+    /// p95 inference time, minimum throughput, cache hit rate (hits / lookups). Add them to an
+    /// [`AlertManager`](crate::alerting::AlertManager); they evaluate on snapshots, never on
+    /// a recording thread.
+    ///
+    /// # Errors
+    /// A threshold that is not finite (or a quantile rule the alerting engine rejects).
+    pub fn alert_rules(
+        &self,
+        t: &InferenceThresholds,
+    ) -> Result<Vec<crate::alerting::AlertRule>, crate::alerting::RuleError> {
+        use crate::alerting::{AlertRule, Count, Selector};
+        let sel = |metric: &str| Selector::new(metric).label("instance", self.instance.as_str());
+        let rule = |name: &str, summary: String| {
+            AlertRule::builder(name)
+                .window(t.window)
+                .cooldown(t.cooldown)
+                .label("instance", self.instance.as_str())
+                .annotation("summary", summary)
+        };
+        Ok(vec![
+            rule(
+                "InferenceHighErrorRate",
+                format!("More than {}% of inferences fail", t.error_rate * 100.0),
+            )
+            .ratio(
+                [Count::Counter(sel("inference_errors_total"))],
+                [Count::Observations(sel("inference_time"))],
+            )
+            .above(t.error_rate)
+            .build()?,
+            rule(
+                "InferenceHighLatency",
+                format!("p95 inference time above {} s", t.latency_p95),
+            )
+            .quantile(sel("inference_time"), 0.95)
+            .above(t.latency_p95)
+            .build()?,
+            rule(
+                "InferenceLowThroughput",
+                format!("Fewer than {} inferences per second", t.throughput_min),
+            )
+            .throughput(sel("inference_time"))
+            .below(t.throughput_min)
+            .build()?,
+            rule(
+                "InferenceLowCacheHitRate",
+                format!("Cache hit rate below {}%", t.cache_hit_rate * 100.0),
+            )
+            .ratio(
+                [Count::Counter(sel("inference_cache_hits_total"))],
+                [
+                    Count::Counter(sel("inference_cache_hits_total")),
+                    Count::Counter(sel("inference_cache_misses_total")),
+                ],
+            )
+            .below(t.cache_hit_rate)
+            .build()?,
+        ])
+    }
+}
+
 /// The process-wide inference monitor (window 1,000, instance `global`), made on first use on
 /// the process-wide engine. If that engine already uses one of the monitor's names as another
 /// kind, the monitor records into a private engine instead (never a panic).

@@ -86,7 +86,7 @@ pub use endpoint::{
 pub use format::{BatchMetrics, BatchSerializer, Format, Json, Monitored};
 pub use inference::{
     global_inference_metrics, ComprehensiveStatistics, InferenceMetrics, InferenceMetricsBuilder,
-    InferenceStatistics,
+    InferenceStatistics, InferenceThresholds,
 };
 pub use operations::{
     global_operation_tracker, AllOperationMetrics, EndedOperation, Metadata, OperationId,

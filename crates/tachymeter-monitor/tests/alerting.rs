@@ -839,6 +839,19 @@ fn every_statistic() -> Vec<AlertRule> {
             .escalate(false)
             .build()
             .unwrap(),
+        AlertRule::builder("InferenceErrorShare")
+            .ratio(
+                [tachymeter_monitor::alerting::Count::Counter(Selector::new(
+                    "api_errors_total",
+                ))],
+                [tachymeter_monitor::alerting::Count::Observations(
+                    Selector::new("inference_time").label("model", "a"),
+                )],
+            )
+            .above(0.05)
+            .escalate(false)
+            .build()
+            .unwrap(),
     ]
 }
 
@@ -956,4 +969,127 @@ tests:
     let printed =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{printed}");
+}
+
+#[test]
+fn ratio_terms_mix_counters_and_histogram_counts_over_windows() {
+    use tachymeter_monitor::alerting::Count;
+    let (e, mock) = engine();
+    let errors = e.counter("errs_total").unwrap();
+    let lat = e.histogram(Opts::new("lat").unit("seconds")).unwrap();
+    let hits = e.counter("hits_total").unwrap();
+    let misses = e.counter("misses_total").unwrap();
+    let m = AlertManager::new();
+    m.add_rule(
+        AlertRule::builder("ErrorShare")
+            .ratio(
+                [Count::Counter(Selector::new("errs_total"))],
+                [Count::Observations(Selector::new("lat"))],
+            )
+            .above(0.05)
+            .window(Window::Intervals(2))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    m.add_rule(
+        AlertRule::builder("HitRate")
+            .ratio(
+                [Count::Counter(Selector::new("hits_total"))],
+                [
+                    Count::Counter(Selector::new("hits_total")),
+                    Count::Counter(Selector::new("misses_total")),
+                ],
+            )
+            .below(0.8)
+            .window(Window::Intervals(2))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    // Interval 1: 100 requests, 2 errors; 90 hits, 10 misses. Interval 2: 100, 10; 50, 50.
+    for (reqs, errs, h, mi) in [(100, 2, 90, 10), (100, 10, 50, 50)] {
+        for _ in 0..reqs {
+            lat.record_f64(0.001);
+        }
+        errors.add(errs);
+        hits.add(h);
+        misses.add(mi);
+        tick(&e, &mock, &m, SEC);
+    }
+    let value = |name: &str| {
+        m.status()
+            .into_iter()
+            .find(|s| s.alert == name)
+            .and_then(|s| s.value)
+    };
+    // Oracle over the two intervals: 12 / 200 and 140 / 200.
+    assert_eq!(value("ErrorShare"), Some(12.0 / 200.0));
+    assert_eq!(value("HitRate"), Some(140.0 / 200.0));
+    let firing: Vec<String> = m.active().into_iter().map(|a| a.alert).collect();
+    assert_eq!(firing.len(), 2, "{firing:?}");
+    // Interval 3 alone drops out the first: 0 errors in 100; 100 hits, 0 misses.
+    for _ in 0..100 {
+        lat.record_f64(0.001);
+    }
+    hits.add(100);
+    tick(&e, &mock, &m, SEC);
+    assert_eq!(value("ErrorShare"), Some(10.0 / 200.0));
+    assert_eq!(value("HitRate"), Some(150.0 / 200.0));
+}
+
+#[test]
+fn the_inference_monitors_seed_thresholds_fire_as_rules() {
+    use tachymeter_monitor::{InferenceMetrics, InferenceThresholds};
+    let (e, mock) = engine();
+    let inference = InferenceMetrics::builder()
+        .engine(e.clone())
+        .instance("model")
+        .build()
+        .unwrap();
+    let m = AlertManager::new();
+    for rule in inference
+        .alert_rules(&InferenceThresholds::default())
+        .unwrap()
+    {
+        m.add_rule(rule).unwrap();
+    }
+    // 50 inferences per second at 200 ms, 5 of them failed (10%), 2 hits in 10 lookups.
+    for _ in 0..4 {
+        for i in 0..50 {
+            inference.update_inference(0.2, 1, 0.0, 0.0);
+            if i % 10 == 0 {
+                inference.record_error();
+            }
+        }
+        for i in 0..10 {
+            if i < 2 {
+                inference.record_cache_hit();
+            } else {
+                inference.record_cache_miss();
+            }
+        }
+        tick(&e, &mock, &m, SEC);
+    }
+    let mut firing: Vec<String> = m.active().into_iter().map(|a| a.alert).collect();
+    firing.sort();
+    assert_eq!(
+        firing,
+        [
+            "InferenceHighErrorRate",
+            "InferenceHighLatency",
+            "InferenceLowCacheHitRate",
+            "InferenceLowThroughput"
+        ]
+    );
+    // The rules carry the instance and export to PromQL with the monitor's exposed names.
+    let yaml = m.rules_yaml(&PromRules::new().units_from(&e.snapshot()));
+    assert!(
+        yaml.contains(r#"inference_errors_total{instance=\"model\"}"#),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains(r#"inference_time_seconds_count{instance=\"model\"}"#),
+        "{yaml}"
+    );
 }

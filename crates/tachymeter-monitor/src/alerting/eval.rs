@@ -1,6 +1,6 @@
 //! A rule's statistic from a snapshot, over its window (see the module docs, "Windows").
 
-use super::rule::{AlertRule, Selector, Statistic, Window};
+use super::rule::{AlertRule, Count, Selector, Statistic, Window};
 use std::collections::VecDeque;
 use std::time::Duration;
 use tachymeter::histogram::HistogramData;
@@ -57,6 +57,27 @@ fn counters(snap: &Snapshot, sel: &Selector) -> Option<(u128, f64)> {
         }
     }
     out
+}
+
+/// One ratio term summed over its series: `(total, per second over the engine window)`.
+fn count_of(snap: &Snapshot, term: &Count) -> Option<(u128, f64)> {
+    match term {
+        Count::Counter(sel) => counters(snap, sel),
+        Count::Observations(sel) => {
+            let mut out: Option<(u128, f64)> = None;
+            for m in snap.metrics() {
+                if m.desc.name != sel.metric || !sel.matches(&m.desc.labels) {
+                    continue;
+                }
+                if let MetricValue::Histogram(h) = &m.value {
+                    let (t, r) = out.get_or_insert((0, 0.0));
+                    *t = t.saturating_add(u128::from(h.cumulative.count()));
+                    *r += h.throughput;
+                }
+            }
+            out
+        }
+    }
 }
 
 /// Gauges summed over the selected series.
@@ -197,6 +218,35 @@ impl Evaluator {
                 }
                 Cumulative::Counters(vec![n, d])
             }
+            Statistic::Ratio {
+                numerator,
+                denominator,
+            } => {
+                let (mut totals, mut nr, mut dr) = (Vec::new(), 0.0, 0.0);
+                let mut denominator_seen = false;
+                for (i, term) in numerator.iter().chain(denominator).enumerate() {
+                    let (t, r) = count_of(snap, term).map_or((0, 0.0), |x| {
+                        denominator_seen |= i >= numerator.len();
+                        x
+                    });
+                    totals.push(t);
+                    if i < numerator.len() {
+                        nr += r;
+                    } else {
+                        dr += r;
+                    }
+                }
+                if !denominator_seen {
+                    return missing;
+                }
+                if !windowed {
+                    return Reading {
+                        value: (dr > 0.0).then(|| nr / dr),
+                        missing: false,
+                    };
+                }
+                Cumulative::Counters(totals)
+            }
             Statistic::HistogramQuantile { series: sel, .. }
             | Statistic::HistogramMean(sel)
             | Statistic::Throughput(sel) => {
@@ -272,6 +322,12 @@ impl Evaluator {
                     Statistic::CounterRatio { .. } => {
                         let d = inc(1);
                         (d > 0).then(|| inc(0) as f64 / d as f64)
+                    }
+                    Statistic::Ratio { ref numerator, .. } => {
+                        let k = numerator.len();
+                        let n: u128 = (0..k).map(inc).sum();
+                        let d: u128 = (k..c.len()).map(inc).sum();
+                        (d > 0).then(|| n as f64 / d as f64)
                     }
                     _ => None,
                 }

@@ -122,8 +122,8 @@ pub use eval::MAX_POINTS;
 pub use handlers::{json_lines_handler, log_handler, log_handler_to};
 pub use prometheus::{rules_yaml, PromRules};
 pub use rule::{
-    AlertRule, AlertRuleBuilder, Comparison, RuleError, Selector, Severity, Statistic, Window,
-    DEFAULT_COOLDOWN, ESCALATION_FACTOR,
+    AlertRule, AlertRuleBuilder, Comparison, Count, RuleError, Selector, Severity, Statistic,
+    Window, DEFAULT_COOLDOWN, ESCALATION_FACTOR,
 };
 
 use eval::Evaluator;

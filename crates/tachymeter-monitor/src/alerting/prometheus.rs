@@ -1,6 +1,6 @@
 //! Alert rules as a Prometheus alerting-rules file (see the module docs, "Prometheus").
 
-use super::rule::{AlertRule, Comparison, Selector, Severity, Statistic, Window};
+use super::rule::{AlertRule, Comparison, Count, Selector, Severity, Statistic, Window};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -163,6 +163,28 @@ impl PromRules {
             Statistic::Throughput(sel) => {
                 let (f, _) = self.family(&sel.metric, MetricKind::Histogram);
                 (rate(&f, "_count", sel), 1.0)
+            }
+            Statistic::Ratio {
+                numerator,
+                denominator,
+            } => {
+                let sum = |terms: &[Count]| {
+                    let parts: Vec<String> = terms
+                        .iter()
+                        .map(|t| match t {
+                            Count::Counter(sel) => {
+                                let (f, _) = self.family(&sel.metric, MetricKind::Counter);
+                                rate(&f, "_total", sel)
+                            }
+                            Count::Observations(sel) => {
+                                let (f, _) = self.family(&sel.metric, MetricKind::Histogram);
+                                rate(&f, "_count", sel)
+                            }
+                        })
+                        .collect();
+                    format!("({})", parts.join(" + "))
+                };
+                (format!("{} / {}", sum(numerator), sum(denominator)), 1.0)
             }
         }
     }

@@ -103,6 +103,46 @@ pub enum Statistic {
     /// The histogram's observations per second over the window (compare [`Comparison::Below`]
     /// for a throughput minimum).
     Throughput(Selector),
+    /// Σ increases of `numerator` / Σ increases of `denominator` over the window, where each
+    /// term is a counter or a histogram's observation count: an error rate whose requests are
+    /// a latency histogram's count (errors / inferences), a cache hit rate (hits / (hits +
+    /// misses)). A term whose series is missing counts 0; the reading is missing only when
+    /// every denominator term is. Terms are counts of events: counters with a unit are not
+    /// rescaled.
+    Ratio {
+        /// The counted part.
+        numerator: Vec<Count>,
+        /// The whole.
+        denominator: Vec<Count>,
+    },
+}
+
+/// One term of a [`Statistic::Ratio`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Count {
+    /// A counter's total.
+    Counter(Selector),
+    /// A histogram's number of observations.
+    Observations(Selector),
+}
+
+impl Count {
+    /// The term's selector.
+    pub fn selector(&self) -> &Selector {
+        match self {
+            Count::Counter(s) | Count::Observations(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for Count {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Count::Counter(s) => write!(f, "{s}"),
+            Count::Observations(s) => write!(f, "count of {s}"),
+        }
+    }
 }
 
 impl Statistic {
@@ -118,6 +158,14 @@ impl Statistic {
                 numerator,
                 denominator,
             } => vec![numerator, denominator],
+            Statistic::Ratio {
+                numerator,
+                denominator,
+            } => numerator
+                .iter()
+                .chain(denominator)
+                .map(Count::selector)
+                .collect(),
         }
     }
 }
@@ -134,6 +182,19 @@ impl fmt::Display for Statistic {
             Statistic::HistogramQuantile { series, q } => write!(f, "p{} of {series}", q * 100.0),
             Statistic::HistogramMean(s) => write!(f, "mean of {s}"),
             Statistic::Throughput(s) => write!(f, "throughput of {s}"),
+            Statistic::Ratio {
+                numerator,
+                denominator,
+            } => {
+                let sum = |terms: &[Count]| {
+                    terms
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" + ")
+                };
+                write!(f, "({}) / ({})", sum(numerator), sum(denominator))
+            }
         }
     }
 }
@@ -222,7 +283,8 @@ pub enum RuleError {
     /// The alert name must be a valid Prometheus metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`),
     /// as Prometheus requires of alert names.
     InvalidName(String),
-    /// No statistic was set: call one of the builder's statistic methods.
+    /// No statistic was set (or a ratio has no numerator or no denominator term): call one of
+    /// the builder's statistic methods.
     NoStatistic,
     /// A selector's metric or label name is invalid: use the registered name.
     InvalidSelector(String),
@@ -407,6 +469,15 @@ impl AlertRule {
                 return Err(RuleError::InvalidSelector(s.to_string()));
             }
         }
+        if let Statistic::Ratio {
+            numerator,
+            denominator,
+        } = &self.statistic
+        {
+            if numerator.is_empty() || denominator.is_empty() {
+                return Err(RuleError::NoStatistic);
+            }
+        }
         if let Statistic::HistogramQuantile { q, .. } = self.statistic {
             if !(0.0..=1.0).contains(&q) {
                 return Err(RuleError::InvalidQuantile(q));
@@ -476,6 +547,18 @@ impl AlertRuleBuilder {
         self.statistic(Statistic::CounterRatio {
             numerator: numerator.into(),
             denominator: denominator.into(),
+        })
+    }
+
+    /// [`Statistic::Ratio`]: Σ `numerator` / Σ `denominator` over the window.
+    pub fn ratio(
+        self,
+        numerator: impl IntoIterator<Item = Count>,
+        denominator: impl IntoIterator<Item = Count>,
+    ) -> Self {
+        self.statistic(Statistic::Ratio {
+            numerator: numerator.into_iter().collect(),
+            denominator: denominator.into_iter().collect(),
         })
     }
 
