@@ -219,6 +219,46 @@ impl EndpointTracker {
 
     /// Statistics of `endpoint` from the engine's latest snapshot (every method merged).
     pub fn endpoint_stats(&self, endpoint: &str) -> EndpointStats {
+        self.endpoint_stats_inner(endpoint)
+    }
+
+    /// Alert rules over every endpoint of this tracker (label `instance` on each rule):
+    /// `ApiHighErrorRate` (errors / requests above `error_rate`) and `ApiHighLatency` (p95
+    /// request latency above `latency_p95` seconds), over the engine's rolling window. Add them
+    /// to an [`AlertManager`](crate::alerting::AlertManager).
+    ///
+    /// # Errors
+    /// A threshold that is not finite.
+    pub fn alert_rules(
+        &self,
+        error_rate: f64,
+        latency_p95: f64,
+    ) -> Result<Vec<crate::alerting::AlertRule>, crate::alerting::RuleError> {
+        use crate::alerting::{AlertRule, Count, Selector};
+        let sel = |metric: &str| Selector::new(metric).label("instance", self.instance.as_str());
+        Ok(vec![
+            AlertRule::builder("ApiHighErrorRate")
+                .ratio(
+                    [Count::Counter(sel("api_errors_total"))],
+                    [Count::Observations(sel("api_request_duration"))],
+                )
+                .above(error_rate)
+                .label("instance", self.instance.as_str())
+                .annotation(
+                    "summary",
+                    format!("More than {}% of API requests fail", error_rate * 100.0),
+                )
+                .build()?,
+            AlertRule::builder("ApiHighLatency")
+                .quantile(sel("api_request_duration"), 0.95)
+                .above(latency_p95)
+                .label("instance", self.instance.as_str())
+                .annotation("summary", format!("p95 API latency above {latency_p95} s"))
+                .build()?,
+        ])
+    }
+
+    fn endpoint_stats_inner(&self, endpoint: &str) -> EndpointStats {
         let snap = self.engine.snapshot();
         let mut all = self.per_endpoint(&snap);
         all.remove(endpoint)

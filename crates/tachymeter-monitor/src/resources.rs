@@ -551,6 +551,52 @@ impl ResourceMonitor {
         self.inner.thresholds.alerts(&self.current())
     }
 
+    /// The thresholds as rules of the general alerting engine, on this monitor's gauges
+    /// (ratios: the percent thresholds divided by 100; label `instance` on each rule):
+    /// `HighCpuUsage` on `system_cpu_usage`, `HighMemoryUsage` on `system_memory_usage` and
+    /// `HighDiskUsage` on `system_disk_usage{mount="/"}` (one mount: a gauge rule sums the
+    /// series it selects). Each escalates to critical above 1.2× its threshold, as
+    /// [`alerts_for_high_usage`](Self::alerts_for_high_usage) does.
+    ///
+    /// # Errors
+    /// A threshold that is not finite.
+    pub fn alert_rules(
+        &self,
+    ) -> Result<Vec<crate::alerting::AlertRule>, crate::alerting::RuleError> {
+        use crate::alerting::{AlertRule, Selector};
+        let t = &self.inner.thresholds;
+        let instance = self.instance();
+        let rule = |name: &str, sel: Selector, percent: f64, what: &str| {
+            AlertRule::builder(name)
+                .gauge(sel)
+                .above(percent / 100.0)
+                .label("instance", instance)
+                .annotation("summary", format!("{what} above {percent}%"))
+                .build()
+        };
+        let sel = |metric: &str| Selector::new(metric).label("instance", instance);
+        Ok(vec![
+            rule(
+                "HighCpuUsage",
+                sel("system_cpu_usage"),
+                t.cpu_percent,
+                "CPU usage",
+            )?,
+            rule(
+                "HighMemoryUsage",
+                sel("system_memory_usage"),
+                t.memory_percent,
+                "Memory usage",
+            )?,
+            rule(
+                "HighDiskUsage",
+                sel("system_disk_usage").label("mount", "/"),
+                t.disk_percent,
+                "Disk usage of /",
+            )?,
+        ])
+    }
+
     /// The seeds' name for [`alerts_for_high_usage`](Self::alerts_for_high_usage).
     pub fn get_alerts_for_high_usage(&self) -> Vec<ResourceAlert> {
         self.alerts_for_high_usage()

@@ -1093,3 +1093,63 @@ fn the_inference_monitors_seed_thresholds_fire_as_rules() {
         "{yaml}"
     );
 }
+
+#[test]
+fn endpoint_and_resource_thresholds_are_rules_too() {
+    use tachymeter_monitor::EndpointTracker;
+    let (e, mock) = engine();
+    let api = EndpointTracker::builder()
+        .engine(e.clone())
+        .instance("web")
+        .build()
+        .unwrap();
+    let m = AlertManager::new();
+    for rule in api.alert_rules(0.05, 0.1).unwrap() {
+        m.add_rule(rule).unwrap();
+    }
+    // 20 requests, 2 server errors (10%), all fast.
+    for i in 0..20 {
+        api.track("/a", "GET").status(if i < 2 { 503 } else { 200 });
+    }
+    tick(&e, &mock, &m, SEC);
+    let firing: Vec<String> = m.active().into_iter().map(|a| a.alert).collect();
+    assert_eq!(firing, ["ApiHighErrorRate"]);
+    let status = m.status();
+    let err = status
+        .iter()
+        .find(|s| s.alert == "ApiHighErrorRate")
+        .unwrap();
+    assert_eq!(err.value, Some(0.1));
+}
+
+#[cfg(feature = "resources")]
+#[test]
+fn resource_rules_name_the_monitors_gauges() {
+    let engine = Arc::new(Engine::builder().background(false).build().unwrap());
+    let res = tachymeter_monitor::ResourceMonitor::builder()
+        .engine(engine.clone())
+        .instance("host")
+        .cpu_threshold(50.0)
+        .build()
+        .unwrap();
+    let rules = res.alert_rules().unwrap();
+    let names: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["HighCpuUsage", "HighMemoryUsage", "HighDiskUsage"]);
+    assert_eq!(rules[0].threshold, 0.5);
+    assert_eq!(rules[1].threshold, 0.85);
+    // A reading lands in the gauges the rules select: the rule sees a value.
+    res.sample_now();
+    let snap = engine.flush();
+    let m = AlertManager::new();
+    for r in rules {
+        m.add_rule(r).unwrap();
+    }
+    m.evaluate(&snap);
+    let mem = m
+        .status()
+        .into_iter()
+        .find(|s| s.alert == "HighMemoryUsage")
+        .unwrap();
+    let v = mem.value.expect("memory usage read");
+    assert!((0.0..=1.0).contains(&v), "{v}");
+}
