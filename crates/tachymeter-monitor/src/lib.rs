@@ -53,6 +53,7 @@ mod business;
 mod cache;
 #[cfg(feature = "moka")]
 mod cached;
+pub mod config;
 mod custom;
 mod elapsed;
 mod endpoint;
