@@ -28,7 +28,8 @@ pub enum Origin {
 impl Origin {
     /// The file position of byte `offset` of `text`.
     pub(crate) fn file(path: Option<&std::path::Path>, text: &str, offset: usize) -> Origin {
-        let before = &text[..offset.min(text.len())];
+        // `get`: an offset inside a character (never from the parser) counts the whole text.
+        let before = text.get(..offset).unwrap_or(text);
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         Origin::File {

@@ -466,7 +466,7 @@ impl Config {
                 if key == RESPONSE_TARGETS {
                     next.merge_targets(value, text, path)?;
                 } else if let Some(k) = KEYS.iter().find(|k| k.path == key) {
-                    let shown = &text[value.span()];
+                    let shown = text.get(value.span()).unwrap_or_default();
                     k.set(
                         &mut next,
                         Input::Toml(value),
@@ -803,7 +803,7 @@ fn invalid_toml(
     path: Option<&Path>,
     allowed: &str,
 ) -> ConfigError {
-    let shown = &text[value.span()];
+    let shown = text.get(value.span()).unwrap_or_default();
     ConfigError::Invalid {
         origin: Origin::file(path, text, value.span().start),
         key: key.to_string(),
