@@ -104,7 +104,10 @@ use toml::Spanned;
 pub const DEFAULT_ENV_PREFIX: &str = "TACHYMETER_";
 
 /// The whole configuration. Fields are public; [`Config::validate`] checks values set
-/// directly. Serializes to the TOML the loaders read ([`Config::to_toml`]).
+/// directly. Serializes to the TOML the loaders read ([`Config::to_toml`]). It is read through
+/// the loaders ([`Config::from_toml_str`], …), not a `Deserialize` impl: they check each key
+/// against one table of ranges and report the source, line and unknown keys, which a derived
+/// impl cannot.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 #[non_exhaustive]
 pub struct Config {
