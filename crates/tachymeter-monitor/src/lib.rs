@@ -21,7 +21,8 @@
 //! background thread ([`ResourceMonitor`], the seeds' `SystemResourceMonitor`,
 //! `get_resource_monitor()`; GPUs with the feature `gpu`) so far; the other monitors of the
 //! seeds are not implemented yet. [`alerting`] holds the general alerting engine (rules,
-//! handlers, the Prometheus rules export).
+//! handlers, the Prometheus rules export); [`config`] sets up the engine, the monitors and the
+//! alert rules from code, a TOML file and environment variables.
 //!
 //! ```
 //! use std::time::Duration;
@@ -53,6 +54,7 @@ mod business;
 mod cache;
 #[cfg(feature = "moka")]
 mod cached;
+pub mod config;
 mod custom;
 mod elapsed;
 mod endpoint;

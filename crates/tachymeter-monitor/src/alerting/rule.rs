@@ -655,9 +655,12 @@ impl AlertRuleBuilder {
     }
 }
 
-/// `Duration` as float seconds (readable in TOML and JSON).
+/// `Duration` as float seconds (readable in TOML and JSON); read also from a string such as
+/// `"90s"` or `"5m"` (humantime's format, as the rest of a configuration file writes them).
 mod secs {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::de::{self, Visitor};
+    use serde::{Deserializer, Serializer};
+    use std::fmt;
     use std::time::Duration;
 
     pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -665,7 +668,35 @@ mod secs {
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let v = f64::deserialize(d)?;
-        Duration::try_from_secs_f64(v).map_err(serde::de::Error::custom)
+        d.deserialize_any(Secs)
+    }
+
+    struct Secs;
+
+    impl Visitor<'_> for Secs {
+        type Value = Duration;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a duration: seconds, or a string such as \"90s\" or \"5m\"")
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
+            Duration::try_from_secs_f64(v).map_err(E::custom)
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
+            Ok(Duration::from_secs(v))
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
+            u64::try_from(v)
+                .map(Duration::from_secs)
+                .map_err(|_| E::custom(format!("a negative duration: {v}")))
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
+            crate::config::parse_duration(v)
+                .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
+        }
     }
 }
