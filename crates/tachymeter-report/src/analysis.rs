@@ -1,0 +1,1 @@
+//! Analysis: being written.

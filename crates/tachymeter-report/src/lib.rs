@@ -1,0 +1,14 @@
+//! Analysis and reports over tachymeter's snapshots and history (the seeds' analyzers,
+//! reports and Grafana dashboards).
+//!
+//! This layer reads published snapshots and the engine's time ranges only, on the caller's
+//! thread: it never touches a recording thread. It sits beside the monitors
+//! (`tachymeter-monitor`), above the engine (`tachymeter`), and below the CLI.
+//!
+//! - [`analysis`]: trends with a significance test, stability scores, bottlenecks,
+//!   recommendations, grades, memory-leak detection, baselines and period comparison.
+//! - [`grafana`]: a Grafana dashboard generated from a snapshot's metrics.
+#![forbid(unsafe_code)]
+
+pub mod analysis;
+pub mod grafana;
