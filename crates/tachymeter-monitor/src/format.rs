@@ -92,6 +92,70 @@ impl Format for Json {
     }
 }
 
+/// MessagePack through `rmp-serde` (feature `msgpack`), structs as maps (field names kept, so
+/// decoding does not depend on field order); error types `io`, `syntax`, `data`, `eof`,
+/// `utf8` and `other`.
+#[cfg(feature = "msgpack")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MessagePack;
+
+/// Either direction's error of [`MessagePack`].
+#[cfg(feature = "msgpack")]
+#[derive(Debug)]
+pub enum MessagePackError {
+    /// Encoding failed.
+    Encode(rmp_serde::encode::Error),
+    /// Decoding failed.
+    Decode(rmp_serde::decode::Error),
+}
+
+#[cfg(feature = "msgpack")]
+impl std::fmt::Display for MessagePackError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MessagePackError::Encode(e) => write!(f, "msgpack encode: {e}"),
+            MessagePackError::Decode(e) => write!(f, "msgpack decode: {e}"),
+        }
+    }
+}
+
+#[cfg(feature = "msgpack")]
+impl std::error::Error for MessagePackError {}
+
+#[cfg(feature = "msgpack")]
+impl Format for MessagePack {
+    type Error = MessagePackError;
+
+    fn name(&self) -> &str {
+        "msgpack"
+    }
+
+    fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, Self::Error> {
+        rmp_serde::to_vec_named(value).map_err(MessagePackError::Encode)
+    }
+
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, Self::Error> {
+        rmp_serde::from_slice(bytes).map_err(MessagePackError::Decode)
+    }
+
+    fn error_type(&self, error: &Self::Error) -> &'static str {
+        use rmp_serde::decode::Error as D;
+        match error {
+            MessagePackError::Encode(_) => "other",
+            MessagePackError::Decode(D::InvalidMarkerRead(e) | D::InvalidDataRead(e))
+                if e.kind() == std::io::ErrorKind::UnexpectedEof =>
+            {
+                "eof"
+            }
+            MessagePackError::Decode(D::InvalidMarkerRead(_) | D::InvalidDataRead(_)) => "io",
+            MessagePackError::Decode(D::TypeMismatch(_) | D::Syntax(_)) => "syntax",
+            MessagePackError::Decode(D::Utf8Error(_)) => "utf8",
+            MessagePackError::Decode(D::Uncategorized(_)) => "data",
+            MessagePackError::Decode(_) => "other",
+        }
+    }
+}
+
 /// Where a [`Monitored`] records.
 #[derive(Debug, Clone)]
 enum MonitorRef {

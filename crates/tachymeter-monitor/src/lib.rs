@@ -86,6 +86,8 @@ pub use endpoint::{
     get_api_tracker, ApiReport, EndpointStats, EndpointTracker, EndpointTrackerBuilder, TrackGuard,
 };
 pub use format::{BatchMetrics, BatchSerializer, Format, Json, Monitored};
+#[cfg(feature = "msgpack")]
+pub use format::{MessagePack, MessagePackError};
 pub use inference::{
     global_inference_metrics, ComprehensiveStatistics, InferenceMetrics, InferenceMetricsBuilder,
     InferenceStatistics, InferenceThresholds,

@@ -227,3 +227,37 @@ fn batch_serializer_batches_and_counts_exactly() {
     let ser = &m.metrics("json").operations[&Operation::Serialize];
     assert_eq!((ser.count, ser.total_bytes), (4, bytes as u64));
 }
+
+#[cfg(feature = "msgpack")]
+#[test]
+fn messagepack_is_a_binary_format_recorded_like_json() {
+    use tachymeter_monitor::MessagePack;
+    #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    struct Order {
+        id: u64,
+        items: Vec<String>,
+    }
+    let (engine, m) = private();
+    let mp = Monitored::new(MessagePack, m.clone());
+    let order = Order {
+        id: 7,
+        items: vec!["a".into(), "bc".into()],
+    };
+    let bytes = mp.serialize(&order).unwrap();
+    // Checked against the MessagePack spec by hand: a 2-entry fixmap (0x82), the fixstr
+    // "id" (0xa2 'i' 'd'), the positive fixint 7, then the fixstr "items" (0xa5 ...).
+    assert_eq!(&bytes[..5], &[0x82, 0xa2, b'i', b'd', 7]);
+    assert_eq!(&bytes[5..11], b"\xa5items");
+    let back: Order = mp.deserialize(&bytes).unwrap();
+    assert_eq!(back, order);
+    assert!(mp.deserialize::<Order>(&bytes[..bytes.len() - 1]).is_err());
+    engine.flush();
+    let metrics = m.metrics("msgpack");
+    let ser = &metrics.operations[&Operation::Serialize];
+    assert_eq!((ser.count, ser.total_bytes), (1, bytes.len() as u64));
+    let de = &metrics.operations[&Operation::Deserialize];
+    assert_eq!(de.count, 2);
+    assert_eq!(de.errors.get("eof"), Some(&1), "{:?}", de.errors);
+    // Not a text format: no binary-format suggestion however large the payloads.
+    assert!(m.suggestions("msgpack").is_empty());
+}
