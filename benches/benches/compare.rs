@@ -103,6 +103,24 @@ fn labelled_group(c: &mut Criterion, threads: usize) {
             }
         })
     });
+    // The same macro through tachymeter's `metrics` recorder (the bridge), in the same run.
+    let bridge = tachymeter_metrics::TachymeterRecorder::new(engine.clone());
+    case(
+        &mut g,
+        &pool,
+        "metrics-bridge/macro",
+        move |_, iters, bar| {
+            metrics::with_local_recorder(&bridge, || {
+                timed(bar, || {
+                    for i in 0..iters {
+                        let route = black_box(ROUTES[i as usize & 3]);
+                        metrics::counter!("bench_bridge_labelled", "route" => route, "method" => "GET")
+                            .increment(1);
+                    }
+                })
+            })
+        },
+    );
     let vec = prometheus::IntCounterVec::new(
         prometheus::Opts::new("bench_labelled", "bench"),
         &["route", "method"],
@@ -261,6 +279,38 @@ fn counter_group(c: &mut Criterion, threads: usize) {
                 }
             })
         });
+    }
+    {
+        // The `metrics` macro and handle through tachymeter's recorder (the bridge).
+        let bridge_engine = Arc::new(Engine::new());
+        let bridge = tachymeter_metrics::TachymeterRecorder::new(bridge_engine);
+        let handle = metrics::with_local_recorder(&bridge, || metrics::counter!("bench_counter"));
+        case(
+            &mut g,
+            &pool,
+            "metrics-bridge/macro",
+            move |_, iters, bar| {
+                metrics::with_local_recorder(&bridge, || {
+                    timed(bar, || {
+                        for _ in 0..iters {
+                            metrics::counter!("bench_counter").increment(1);
+                        }
+                    })
+                })
+            },
+        );
+        case(
+            &mut g,
+            &pool,
+            "metrics-bridge/handle",
+            move |_, iters, bar| {
+                timed(bar, || {
+                    for _ in 0..iters {
+                        black_box(&handle).increment(1);
+                    }
+                })
+            },
+        );
     }
 
     let prom = prometheus::IntCounter::new("bench_counter", "bench").expect("prometheus counter");
