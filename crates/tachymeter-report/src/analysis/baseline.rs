@@ -285,7 +285,7 @@ fn welch(a: &Baseline, b: &Baseline) -> Option<f64> {
     let va = (a.stddev? * (1.0 + a.relative_error)).powi(2) / a.count as f64;
     let vb = (b.stddev? * (1.0 + b.relative_error)).powi(2) / b.count as f64;
     let se2 = va + vb;
-    if !(se2 > 0.0) {
+    if se2.is_nan() || se2 <= 0.0 {
         return Some(if ma == mb { 1.0 } else { 0.0 });
     }
     let t = (mb - ma) / se2.sqrt();

@@ -93,7 +93,8 @@ pub fn memory_leak(
     rss: &[(f64, f64)],
     config: &LeakConfig,
 ) -> Result<LeakAssessment, AnalysisError> {
-    if !(config.alpha > 0.0 && config.alpha < 1.0) || config.min_growth_bytes.is_nan() {
+    let valid = (0.0..1.0).contains(&config.alpha) && config.alpha > 0.0;
+    if !valid || config.min_growth_bytes.is_nan() {
         return Err(AnalysisError::InvalidConfig(
             "alpha must be in (0, 1) and min_growth_bytes a number",
         ));

@@ -193,6 +193,6 @@ pub fn recommendations(findings: &Findings<'_>) -> Vec<Recommendation> {
             _ => {}
         }
     }
-    out.sort_by(|a, b| b.priority.cmp(&a.priority));
+    out.sort_by_key(|r| std::cmp::Reverse(r.priority)); // stable: rule order within a priority
     out
 }

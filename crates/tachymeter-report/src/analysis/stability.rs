@@ -4,7 +4,7 @@ use super::stats::{finite, mean_sd};
 use super::AnalysisError;
 use serde::Serialize;
 
-/// The band a [`Stability::score`] falls in (the seeds' `stability_rating`).
+/// The band a [`Stability::stability_score`] falls in (the seeds' `stability_rating`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StabilityRating {

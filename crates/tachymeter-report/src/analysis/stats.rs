@@ -236,7 +236,7 @@ pub(crate) fn student_t_two_sided(t: f64, df: f64) -> f64 {
     if !t.is_finite() {
         return 0.0;
     }
-    if !(df > 0.0) {
+    if df.is_nan() || df <= 0.0 {
         return 1.0;
     }
     let x = df / (df + t * t);

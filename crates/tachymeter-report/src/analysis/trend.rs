@@ -117,8 +117,10 @@ impl Trend {
 /// [`AnalysisError::InvalidConfig`] for an `alpha` outside `(0, 1)` or a negative or NaN
 /// threshold.
 pub fn trend(series: &[(f64, f64)], config: &TrendConfig) -> Result<Trend, AnalysisError> {
-    if !(config.alpha > 0.0 && config.alpha < 1.0) || !(config.min_relative_change_per_hour >= 0.0)
-    {
+    let valid = (0.0..1.0).contains(&config.alpha)
+        && config.alpha > 0.0
+        && config.min_relative_change_per_hour >= 0.0;
+    if !valid {
         return Err(AnalysisError::InvalidConfig(
             "alpha must be in (0, 1) and min_relative_change_per_hour >= 0",
         ));
