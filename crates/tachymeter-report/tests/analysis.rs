@@ -634,3 +634,48 @@ proptest! {
         let _ = memory_leak(&pts, &LeakConfig::default());
     }
 }
+
+#[test]
+fn resident_memory_series_from_the_resource_monitor() {
+    use std::sync::Arc;
+    use tachymeter_monitor::ResourceMonitor;
+    let (clock, mock) = Clock::mock();
+    let engine = Arc::new(
+        Engine::builder()
+            .background(false)
+            .clock(clock)
+            .build()
+            .unwrap(),
+    );
+    let monitor = ResourceMonitor::builder()
+        .engine(engine.clone())
+        .disks(false)
+        .network(false)
+        .build()
+        .unwrap();
+    // 12 readings, one per 10 s of the mock clock (each real sample waits ≥ 200 ms for CPU).
+    for _ in 0..12 {
+        mock.advance(Duration::from_secs(10));
+        monitor.sample_now();
+        engine.flush();
+    }
+    let range = Range::Last(Duration::from_secs(600));
+    let rss = resource_series(&monitor, RSS_READING, range, Duration::from_secs(10));
+    if cfg!(target_os = "linux") {
+        assert!(rss.len() >= 10, "{rss:?}");
+        assert!(rss.iter().all(|p| p.1 > 0.0));
+        assert!(
+            rss.windows(2)
+                .all(|w| (w[1].0 - w[0].0 - 10.0).abs() < 1e-9),
+            "{rss:?}"
+        );
+        let leak = memory_leak(&rss, &LeakConfig::default()).unwrap();
+        assert!(!leak.suspected, "{}", leak.reason);
+    }
+    let usage = ResourceUsage::from_history(&monitor.history_range(range));
+    assert!(usage.cpu.is_some_and(|c| (0.0..=1.0).contains(&c)));
+    assert!(usage.grade().is_some());
+    assert!(
+        resource_series(&monitor, "no_such_reading", range, Duration::from_secs(10)).is_empty()
+    );
+}

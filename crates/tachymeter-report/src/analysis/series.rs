@@ -59,7 +59,9 @@ impl SeriesValue {
 /// seconds since the engine started. Empty when nothing was collected in `range`.
 ///
 /// Sub-ranges start on period boundaries of the covering tier, so they never share a period
-/// as long as finer tiers' resolutions divide coarser ones (true of the default tiers).
+/// as long as finer tiers' resolutions divide coarser ones (true of the default tiers). A
+/// sub-range the engine answers with a wider range (it falls back to the coarsest tier for a
+/// range that starts before the series' oldest fine period) is skipped, not averaged in.
 pub fn series_from_history(
     query: impl Fn(Range) -> Option<RangeStats>,
     range: Range,
@@ -83,7 +85,9 @@ pub fn series_from_history(
     let mut a = whole.from;
     while a < whole.to {
         let b = a + step;
-        if let Some(s) = query(Range::Between(a, b)) {
+        // A sub-range the engine widened (it falls back to the coarsest tier for a range that
+        // starts before the series' oldest fine period) would average more than the step.
+        if let Some(s) = query(Range::Between(a, b)).filter(|s| s.from >= a && s.to <= b) {
             if let Some(v) = value.of(&s).filter(|v| v.is_finite()) {
                 out.push(((s.from.as_secs_f64() + s.to.as_secs_f64()) / 2.0, v));
             }
@@ -97,7 +101,9 @@ pub fn series_from_history(
 /// `system_memory_used`), one point per `resolution` (the mean of the collections in it),
 /// time in seconds since the engine started. Use a multiple of the history tier's
 /// resolution (10 s up to 10 minutes back, 5 min up to 6 hours, 1 h beyond, by default): a
-/// sub-range is widened to whole periods, so a finer step repeats periods.
+/// sub-range is widened to whole periods, so a finer step repeats periods. A sub-range the
+/// history answers with a wider range is skipped (the covered range the monitor reports is that
+/// of its first gauge with data, a close proxy for the reading's own).
 pub fn resource_series(
     monitor: &ResourceMonitor,
     reading: &str,
@@ -117,7 +123,12 @@ pub fn resource_series(
     let mut a = from;
     while a < to {
         let h = monitor.history_range(Range::Between(a, a + step));
-        if let Some(r) = h.readings.get(reading).filter(|r| r.mean.is_finite()) {
+        let within = h.from_seconds >= a.as_secs_f64() && h.to_seconds <= (a + step).as_secs_f64();
+        if let Some(r) = h
+            .readings
+            .get(reading)
+            .filter(|r| within && r.mean.is_finite())
+        {
             out.push(((h.from_seconds + h.to_seconds) / 2.0, r.mean));
         }
         a += step;
