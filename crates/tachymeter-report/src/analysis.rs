@@ -1,1 +1,0 @@
-//! Analysis: being written.
