@@ -44,7 +44,9 @@
 //!
 //! - classic, from the `le` buckets every format carries:
 //!   `histogram_quantile(0.95, sum by (le, …) (rate(x_seconds_bucket{…}[$__rate_interval])))`;
-//! - native: `histogram_quantile(0.95, sum by (…) (rate(x_seconds{…}[$__rate_interval])))`.
+//! - native: `histogram_quantile(0.95, sum by (…) (rate(x_bytes{…}[$__rate_interval])))`,
+//!   for the histograms the exporters send with native buckets: those stored in their exported
+//!   unit, so not time histograms (see [`HistogramQueries`]), which keep the classic form.
 //!   Prometheus stores native histograms only when it runs with
 //!   `--enable-feature=native-histograms` and therefore scrapes the protobuf format; up to
 //!   Prometheus 2.44 it then stores *only* the native histogram, so the classic form finds no
@@ -93,6 +95,12 @@ pub const ROWS: &[(&str, &[&str])] = &[
 ];
 
 /// Which PromQL form histogram panels use (quantiles, throughput, error-ratio denominators).
+///
+/// The native and either forms apply only to histograms the exporters send with native
+/// buckets: those stored in their exported unit (no unit, `bytes`, custom units). A time
+/// histogram stores nanoseconds but is exported in seconds, and a ratio or percentage stores
+/// millionths or ten-thousandths; `base^i` steps are no `base^j` exported units, so these are
+/// exposed with classic buckets only, in every format, and always queried in the classic form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HistogramQueries {
     /// `le` buckets (`x_bucket`, `x_count`): works with every scrape format.
@@ -312,6 +320,8 @@ struct Metric {
     help: String,
     /// Label names of every label set, sorted, deduplicated.
     labels: Vec<String>,
+    /// Whether the exporters send a histogram's native buckets (see [`HistogramQueries`]).
+    native: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -404,6 +414,7 @@ fn merge(series: &[SeriesInfo]) -> Vec<Metric> {
             .into_iter()
             .next()
             .unwrap_or_else(|| s.name.clone());
+        let unit = Unit::from(s.unit.as_str());
         let mut labels = s.labels.clone();
         labels.sort();
         labels.dedup();
@@ -411,9 +422,10 @@ fn merge(series: &[SeriesInfo]) -> Vec<Metric> {
             name: s.name.clone(),
             kind,
             family,
-            unit: Unit::from(s.unit.as_str()).base().0.to_owned(),
+            unit: unit.base().0.to_owned(),
             help: s.help.clone(),
             labels,
+            native: kind == Exposed::Histogram && unit.steps_per_base() == 1.0,
         });
     }
     out
@@ -432,6 +444,14 @@ fn sum_by(by: &[String], inner: &str) -> String {
 }
 
 impl Queries<'_> {
+    /// The form used for `m`: classic when the exporters send no native buckets for it.
+    fn form(&self, m: &Metric) -> HistogramQueries {
+        match m.native {
+            true => self.form,
+            false => HistogramQueries::Classic,
+        }
+    }
+
     fn rate(&self, sample: &str) -> String {
         format!("rate({sample}{SELECTOR}[{}])", self.range)
     }
@@ -445,7 +465,7 @@ impl Queries<'_> {
     fn histogram_rate(&self, m: &Metric, by: &[String]) -> String {
         let classic = || sum_by(by, &self.rate(&format!("{}_count", m.family)));
         let native = || format!("histogram_count({})", sum_by(by, &self.rate(&m.family)));
-        match self.form {
+        match self.form(m) {
             HistogramQueries::Classic => classic(),
             HistogramQueries::Native => native(),
             HistogramQueries::Either => format!("({} or {})", classic(), native()),
@@ -464,7 +484,7 @@ impl Queries<'_> {
             let rate = self.rate(&m.family);
             format!("histogram_quantile({q}, {})", sum_by(by, &rate))
         };
-        match self.form {
+        match self.form(m) {
             HistogramQueries::Classic => classic(),
             HistogramQueries::Native => native(),
             HistogramQueries::Either => format!("{} or {}", classic(), native()),
@@ -881,9 +901,19 @@ mod tests {
                 sel5("payload_bytes")
             )]
         );
-        assert!(expressions(&native).iter().all(|e| !e.contains("_bucket{")
-            && !e.contains("_count{")
-            && !e.contains("$__rate_interval")));
+        // Native forms only for histograms with native buckets: not for time histograms.
+        for e in expressions(&native) {
+            assert!(
+                !e.contains("payload_bytes_") && !e.contains("$__rate_interval"),
+                "{e}"
+            );
+        }
+        assert_eq!(
+            exprs(panel(&native, "request_latency_seconds throughput")),
+            [format!(
+                "sum by (instance, route) (rate(request_latency_seconds_count{SEL}[5m]))"
+            )]
+        );
 
         let either = dashboard(
             &snapshot(),
