@@ -27,8 +27,8 @@
 //! # Queries
 //!
 //! Every selector carries `{job=~"$job",instance=~"$instance"}` (template variables, *All* =
-//! `.*`, listing the jobs and targets that expose the snapshot's first metric), and every
-//! target uses the `${datasource}` variable (type `datasource`, Prometheus).
+//! `.*`, listing the jobs and targets that expose the snapshot's first counter or gauge), and
+//! every target uses the `${datasource}` variable (type `datasource`, Prometheus).
 //!
 //! Rates use Grafana's `$__rate_interval` (at least four scrape intervals, so a rate always
 //! sees two samples, and never shorter than the panel's step) unless
