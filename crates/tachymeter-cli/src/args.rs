@@ -8,6 +8,7 @@ use std::time::Duration;
 pub const USAGE: &str = "\
 Usage: tachymeter demo [OPTIONS]
        tachymeter resources [--interval 1s] [--count N] [--json]   (see `resources --help`)
+       tachymeter report --input <snapshot.json|http://HOST:PORT> --html FILE   (see `report --help`)
 
 Runs an instrumented multi-threaded workload (inference + serialization), shows a live view,
 serves Prometheus metrics, and prints a summary with the measured instrumentation overhead.
@@ -17,6 +18,7 @@ Options:
   --threads <N>      worker threads, 1..=64 [default: 2]
   --listen <ADDR>    /metrics bind address, or `off` [default: 127.0.0.1:9464]
   --output <FILE>    write the final snapshot to FILE.json or FILE.csv
+  --report <FILE>    write an HTML performance report of the run to FILE.html
   --no-tui           plain line output (automatic when stdout is not a terminal)
   --seed <N>         workload random seed [default: 1]
   -h, --help         print this help
@@ -31,6 +33,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print resource readings (`tachymeter resources`, parsed in `resources.rs`).
     Resources(crate::resources::ResourcesArgs),
+    /// Write a report of a snapshot document (`tachymeter report`, parsed in `report.rs`).
+    Report(crate::report::ReportArgs),
 }
 
 /// Output file kind, from the extension.
@@ -53,6 +57,8 @@ pub struct DemoArgs {
     pub listen: Option<SocketAddr>,
     /// Final snapshot destination.
     pub output: Option<(PathBuf, OutputFormat)>,
+    /// HTML report destination (`--report`).
+    pub report: Option<PathBuf>,
     /// Plain line output instead of the redrawn view.
     pub no_tui: bool,
     /// Workload seed.
@@ -66,6 +72,7 @@ impl Default for DemoArgs {
             threads: 2,
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             output: None,
+            report: None,
             no_tui: false,
             seed: 1,
         }
@@ -83,9 +90,10 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         Some("-h" | "--help" | "help") => return Ok(Command::Help),
         Some("demo") => {}
         Some("resources") => return crate::resources::parse(it.as_slice()).map(Command::Resources),
+        Some("report") => return crate::report::parse(it.as_slice()).map(Command::Report),
         Some(other) => {
             return Err(format!(
-                "unknown command `{other}` (the commands are `demo` and `resources`)"
+                "unknown command `{other}` (the commands are `demo`, `resources` and `report`)"
             ))
         }
     }
@@ -103,6 +111,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         };
         match flag {
             "-h" | "--help" => return Ok(Command::Help),
+            "--report" => demo.report = Some(PathBuf::from(value(flag)?)),
             "--duration" => demo.duration = parse_duration(&value(flag)?)?,
             "--threads" => {
                 let v = value(flag)?;

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod report;
 mod resources;
 mod view;
 mod workload;
@@ -32,6 +33,7 @@ fn main() {
         }
         Ok(Command::Demo(demo)) => demo,
         Ok(Command::Resources(r)) => return resources::main(r),
+        Ok(Command::Report(r)) => return report::main(r),
         Err(e) => {
             eprintln!("error: {e}\n\n{}", args::USAGE);
             std::process::exit(2);
@@ -177,6 +179,9 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
         }
         .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote final snapshot to {}", path.display());
+    }
+    if let Some(path) = &demo.report {
+        report::write_demo_report(&engine, &metrics, path)?;
     }
     if let Some(server) = server {
         server.shutdown();

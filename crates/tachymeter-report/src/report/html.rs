@@ -398,12 +398,11 @@ fn analysis_section(h: &mut String, r: &PerformanceReport) {
     let u = &a.resource_usage;
     let grade = a
         .grade
-        .map(|g| {
+        .and_then(|g| {
             serde_json::to_value(g)
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
         })
-        .flatten()
         .unwrap_or_else(|| "–".into());
     let _ = writeln!(
         h,
