@@ -9,6 +9,7 @@ pub const USAGE: &str = "\
 Usage: tachymeter demo [OPTIONS]
        tachymeter resources [--interval 1s] [--count N] [--json]   (see `resources --help`)
        tachymeter grafana --input <SNAPSHOT> [--output FILE.json]  (see `grafana --help`)
+       tachymeter report --input <snapshot.json|http://HOST:PORT> --html FILE   (see `report --help`)
 
 Runs an instrumented multi-threaded workload (inference + serialization), shows a live view,
 serves Prometheus metrics, and prints a summary with the measured instrumentation overhead.
@@ -19,6 +20,7 @@ Options:
   --listen <ADDR>    /metrics bind address, or `off` [default: 127.0.0.1:9464]
   --output <FILE>    write the final snapshot to FILE.json or FILE.csv
   --grafana <FILE>   write a Grafana dashboard for the demo's metrics to FILE.json
+  --report <FILE>    write an HTML performance report of the run to FILE.html
   --no-tui           plain line output (automatic when stdout is not a terminal)
   --seed <N>         workload random seed [default: 1]
   -h, --help         print this help
@@ -35,6 +37,8 @@ pub enum Command {
     Resources(crate::resources::ResourcesArgs),
     /// Write a Grafana dashboard (`tachymeter grafana`, parsed in `grafana.rs`).
     Grafana(crate::grafana::GrafanaArgs),
+    /// Write a report of a snapshot document (`tachymeter report`, parsed in `report.rs`).
+    Report(crate::report::ReportArgs),
 }
 
 /// Output file kind, from the extension.
@@ -59,6 +63,8 @@ pub struct DemoArgs {
     pub output: Option<(PathBuf, OutputFormat)>,
     /// Grafana dashboard destination.
     pub grafana: Option<PathBuf>,
+    /// HTML report destination (`--report`).
+    pub report: Option<PathBuf>,
     /// Plain line output instead of the redrawn view.
     pub no_tui: bool,
     /// Workload seed.
@@ -73,6 +79,7 @@ impl Default for DemoArgs {
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             output: None,
             grafana: None,
+            report: None,
             no_tui: false,
             seed: 1,
         }
@@ -91,9 +98,10 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         Some("demo") => {}
         Some("resources") => return crate::resources::parse(it.as_slice()).map(Command::Resources),
         Some("grafana") => return crate::grafana::parse(it.as_slice()).map(Command::Grafana),
+        Some("report") => return crate::report::parse(it.as_slice()).map(Command::Report),
         Some(other) => {
             return Err(format!(
-                "unknown command `{other}` (the commands are `demo`, `resources` and `grafana`)"
+                "unknown command `{other}` (the commands are `demo`, `resources`, `grafana` and `report`)"
             ))
         }
     }
@@ -111,6 +119,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         };
         match flag {
             "-h" | "--help" => return Ok(Command::Help),
+            "--report" => demo.report = Some(PathBuf::from(value(flag)?)),
             "--duration" => demo.duration = parse_duration(&value(flag)?)?,
             "--threads" => {
                 let v = value(flag)?;

@@ -8,6 +8,7 @@
 
 mod args;
 mod grafana;
+mod report;
 mod resources;
 mod view;
 mod workload;
@@ -34,6 +35,7 @@ fn main() {
         Ok(Command::Demo(demo)) => demo,
         Ok(Command::Resources(r)) => return resources::main(r),
         Ok(Command::Grafana(g)) => return grafana::main(g),
+        Ok(Command::Report(r)) => return report::main(r),
         Err(e) => {
             eprintln!("error: {e}\n\n{}", args::USAGE);
             std::process::exit(2);
@@ -183,6 +185,9 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
     if let Some(path) = &demo.grafana {
         grafana::write_for_snapshot(path, &snapshot)?;
         println!("wrote Grafana dashboard to {}", path.display());
+    }
+    if let Some(path) = &demo.report {
+        report::write_demo_report(&engine, &metrics, path)?;
     }
     if let Some(server) = server {
         server.shutdown();

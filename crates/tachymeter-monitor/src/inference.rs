@@ -433,6 +433,29 @@ impl InferenceMetrics {
         self.inference.range(range)
     }
 
+    /// The time-range statistics of this instance's errors, every kind summed: `count` and
+    /// `throughput` are sums, `peak_throughput` the largest of the kinds' (a lower bound).
+    pub fn errors_range(&self, range: tachymeter::Range) -> Option<tachymeter::RangeStats> {
+        let mut out: Option<tachymeter::RangeStats> = None;
+        self.errors.for_each(|values, c| {
+            let Some(r) = c
+                .range(range)
+                .filter(|_| values.first() == Some(&self.instance.as_str()))
+            else {
+                return;
+            };
+            match &mut out {
+                Some(o) => {
+                    o.count += r.count;
+                    o.throughput += r.throughput;
+                    o.peak_throughput = o.peak_throughput.max(r.peak_throughput);
+                }
+                None => out = Some(r),
+            }
+        });
+        out
+    }
+
     /// The window size.
     pub fn window_size(&self) -> usize {
         self.window_size

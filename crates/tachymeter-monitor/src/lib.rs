@@ -123,7 +123,9 @@ use std::sync::Arc;
 use tachymeter::Engine;
 
 /// How urgent a recommendation or suggestion is (shared by every monitor that makes them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     /// Worth a look.

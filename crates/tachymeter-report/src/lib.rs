@@ -8,7 +8,10 @@
 //! - [`analysis`]: trends with a significance test, stability scores, bottlenecks,
 //!   recommendations, grades, memory-leak detection, baselines and period comparison.
 //! - [`grafana`]: a Grafana dashboard generated from a snapshot's metrics.
+//! - [`report`]: performance reports over a range, a session or a snapshot document, their
+//!   comparison, dashboard data, and exports to JSON (schema documented), CSV and HTML.
 #![forbid(unsafe_code)]
 
 pub mod analysis;
 pub mod grafana;
+pub mod report;

@@ -1,12 +1,12 @@
 //! Baselines per series and the comparison of two periods.
 
 use super::stats::{finite, mean_sd, student_t_two_sided};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tachymeter::histogram::relative_error_bound;
 use tachymeter::{HistogramData, RangeStats};
 
 /// One series over one period: what a later period is compared with.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Baseline {
     /// Observations (histograms), collections (gauges) or plain values.
@@ -125,7 +125,7 @@ impl Baseline {
 }
 
 /// Which statistic of two periods [`compare`] looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Statistic {
     /// The exact mean, tested with Welch's t.
@@ -141,7 +141,7 @@ pub enum Statistic {
 }
 
 /// The rule [`compare`] applies (see the [module docs](super#baselines-and-regressions)).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RegressionConfig {
     /// Significance level of Welch's t-test on means (default 0.05).
@@ -162,7 +162,7 @@ impl Default for RegressionConfig {
 
 /// The change of one statistic between a baseline and a current period. A change either way
 /// is reported; for latency-like series a positive `delta` is the regression.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Regression {
     /// The statistic compared.

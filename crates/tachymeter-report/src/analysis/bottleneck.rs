@@ -1,9 +1,9 @@
 //! Bottlenecks: time share per stage, slowdown against a baseline, resource saturation.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How much a bottleneck costs (see the [module docs](super#bottlenecks) for the cut-offs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Impact {
     /// Worth a look.
@@ -15,7 +15,7 @@ pub enum Impact {
 }
 
 /// What made a component a bottleneck.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BottleneckKind {
     /// The stage takes a large share of the summed time of all stages.
@@ -28,7 +28,7 @@ pub enum BottleneckKind {
 
 /// One stage's summed time over the analysed period (e.g. a profiler operation's
 /// `total_time`, or a pipeline stage's `…_time_total` counter).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageTime {
     /// The stage's name.
     pub stage: String,
@@ -49,7 +49,7 @@ impl StageTime {
 /// A value estimated within a relative error (a histogram quantile: `relative_error` is
 /// [`relative_error_bound`](tachymeter::histogram::relative_error_bound) of its schema; an exact
 /// mean: 0).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
     /// The estimate.
     pub value: f64,
@@ -73,7 +73,7 @@ impl Estimate {
 }
 
 /// A stage's current time against its baseline (means or the same quantile of both periods).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageComparison {
     /// The stage's name.
     pub stage: String,
@@ -84,7 +84,7 @@ pub struct StageComparison {
 }
 
 /// Average resource use over the analysed period, ratios in `[0, 1]` (`None`: not measured).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResourceUsage {
     /// Busy share of all CPUs.
     pub cpu: Option<f64>,
@@ -95,7 +95,7 @@ pub struct ResourceUsage {
 }
 
 /// What [`identify_bottlenecks`] looks at.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BottleneckInput {
     /// Summed time per stage.
     pub stages: Vec<StageTime>,
@@ -107,7 +107,7 @@ pub struct BottleneckInput {
 
 /// A bottleneck (the seeds' `{component, impact, recommendation}`) with the number it was
 /// judged on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Bottleneck {
     /// The stage or resource (`cpu`, `memory`, `disk`).

@@ -1,9 +1,9 @@
 //! The seeds' performance grade from average CPU and memory utilisation.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The seeds' `performance_grade`: bands of average utilisation `(cpu% + memory%) / 2`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Grade {
     /// Average utilisation below 30%.

@@ -3,7 +3,7 @@
 use super::stats::clean;
 use super::trend::{trend, Direction, Trend, TrendConfig};
 use super::AnalysisError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The seeds' minimum growth: 50 MB (MiB, as the seeds divide by 1024²).
 pub const DEFAULT_MIN_GROWTH_BYTES: f64 = 50.0 * 1024.0 * 1024.0;
@@ -12,7 +12,7 @@ pub const DEFAULT_MIN_GROWTH_BYTES: f64 = 50.0 * 1024.0 * 1024.0;
 pub const MIN_FLOOR_WINDOWS: usize = 5;
 
 /// The rule [`memory_leak`] applies (see the [module docs](super#memory-leak)).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct LeakConfig {
     /// Significance level of the floor's Mann–Kendall test (default 0.05).
@@ -59,7 +59,7 @@ impl LeakConfig {
 }
 
 /// Whether memory leaks, and the numbers it was judged on. Bytes and seconds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct LeakAssessment {
     /// A leak is suspected (see the [module docs](super#memory-leak)).

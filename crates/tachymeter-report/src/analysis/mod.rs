@@ -169,7 +169,7 @@ mod leak;
 mod recommend;
 mod series;
 mod stability;
-mod stats;
+pub(crate) mod stats;
 mod trend;
 
 pub use baseline::{compare, Baseline, Regression, RegressionConfig, Statistic};

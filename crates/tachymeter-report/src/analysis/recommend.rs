@@ -3,11 +3,11 @@
 use super::baseline::Regression;
 use super::bottleneck::{Bottleneck, BottleneckKind, Impact, ResourceUsage};
 use super::leak::LeakAssessment;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tachymeter_monitor::Priority;
 
 /// What a recommendation is about (serialised as the seeds' `type` strings).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecommendationType {
     /// CPU above 80% (the seeds' rule).
@@ -31,7 +31,7 @@ pub enum RecommendationType {
 }
 
 /// One recommendation (the seeds' `{type, priority, message, suggestion}`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Recommendation {
     /// What it is about.

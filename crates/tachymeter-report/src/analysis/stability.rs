@@ -2,10 +2,10 @@
 
 use super::stats::{finite, mean_sd};
 use super::AnalysisError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The band a [`Stability::stability_score`] falls in (the seeds' `stability_rating`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StabilityRating {
     /// `score < 0.5` (CV above 1: the spread exceeds the level).
@@ -34,7 +34,7 @@ impl StabilityRating {
 }
 
 /// How steady a series of per-interval values is.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Stability {
     /// `1 / (1 + cv)` in `[0, 1]`: 1 for a constant series, 0.5 when the standard deviation

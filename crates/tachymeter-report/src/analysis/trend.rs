@@ -2,10 +2,10 @@
 
 use super::stats::{bin, clean, sen_kendall, MAX_TREND_POINTS};
 use super::AnalysisError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which way a series goes (the seeds' `increasing` / `decreasing` / `stable`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Significantly rising by at least the relative threshold.
@@ -17,7 +17,7 @@ pub enum Direction {
 }
 
 /// The rule a [`trend`] applies (see the [module docs](super#trend)).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TrendConfig {
     /// Significance level of the two-sided Mann–Kendall test; the slope interval has
@@ -61,7 +61,7 @@ impl TrendConfig {
 }
 
 /// A series' trend and the numbers it was decided from (units: the series' value unit).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Trend {
     /// The decision (see the [module docs](super#trend)).
