@@ -314,8 +314,8 @@ mod tests {
             log.extend(events.iter().cloned());
             events
         };
-        assert_eq!(run(Fault::None, 4, 2000, &mut log), []);
-        let burst = run(Fault::Errors, 4, 2000, &mut log);
+        assert_eq!(run(Fault::None, 4, 500, &mut log), []);
+        let burst = run(Fault::Errors, 4, 500, &mut log);
         assert!(
             burst
                 .iter()
@@ -328,7 +328,7 @@ mod tests {
                 .any(|e| e.alert == SLOW_REQUESTS && e.event == EventKind::Firing),
             "{slow:#?}"
         );
-        run(Fault::None, 4, 2000, &mut log);
+        run(Fault::None, 4, 500, &mut log);
         let lines: Vec<String> = log.iter().map(event_line).collect();
         for alert in [DECODE_ERRORS, SLOW_REQUESTS] {
             let mine: Vec<_> = log.iter().filter(|e| e.alert == alert).collect();
@@ -351,7 +351,7 @@ mod tests {
     fn rules_file_passes_promtool_and_names_exposed_series() {
         let rig = rig();
         let mut worker = Worker::new(3);
-        rig.interval(&mut worker, Fault::Errors, 2000);
+        rig.interval(&mut worker, Fault::Errors, 500);
         let snapshot = rig.engine.flush();
         let yaml = rules_file(&snapshot);
         let text =
