@@ -11,16 +11,17 @@ Usage: tachymeter demo [OPTIONS]
 
 Runs an instrumented multi-threaded workload (inference + serialization), shows a live view,
 serves Prometheus metrics, and prints a summary with the measured instrumentation overhead.
-Alert rules and a resource monitor run throughout; a fault phase after the normal workload
-(an error burst, then slow requests, then recovery) makes alerts fire and resolve.
+Alert rules and a resource monitor run throughout; a fault phase after the normal
+workload (an error burst, then slow requests, then recovery) fires and resolves alerts.
 
 Options:
-  --duration <D>     normal workload before the fault phase: 10s, 500ms, 2m, or plain seconds
-                     [default: 10s]
+  --duration <D>     normal workload before the fault phase: 10s, 500ms, 2m,
+                     or plain seconds [default: 10s]
   --fault <on|off>   run the fault phase [default: on]
-  --fault-phase <D>  length of each fault segment (errors, slow, recovery) [default: 5s]
+  --fault-phase <D>  length of each fault segment: errors, slow, recovery
+                     [default: 5s]
   --prometheus-rules <FILE>
-                     write the demo's alert rules as a Prometheus rules file at startup
+                     write the alert rules as a Prometheus rules file at startup
   --threads <N>      worker threads, 1..=64 [default: 2]
   --listen <ADDR>    /metrics bind address, or `off` [default: 127.0.0.1:9464]
   --output <FILE>    write the final snapshot to FILE.json or FILE.csv

@@ -169,7 +169,7 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
                     while !stop.load(Ordering::Relaxed) {
                         // Relaxed: a flag; a request late by one batch does not matter.
                         worker.set_fault(Fault::from_u8(fault.load(Ordering::Relaxed)));
-                        // A stalled request takes 50 ms: look at the flags after each one.
+                        // A stalled request takes 150 ms: look at the flags after each one.
                         let batch = if worker.fault() == Fault::Slow { 1 } else { 64 };
                         for _ in 0..batch {
                             worker.request(&live);

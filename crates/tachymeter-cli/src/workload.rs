@@ -34,10 +34,11 @@ pub const DEADLINE_NS: u64 = 2_000_000;
 /// in 200).
 pub const FAULT_CORRUPT_ONE_IN: u64 = 4;
 /// Share of requests stalled during [`Fault::Slow`]: 1 in this many.
-pub const FAULT_SLOW_ONE_IN: u64 = 10;
+pub const FAULT_SLOW_ONE_IN: u64 = 5;
 /// How long a stalled request sleeps in its inference stage (a slow downstream): far above the
-/// demo's latency threshold in release and debug builds alike.
-pub const FAULT_STALL: Duration = Duration::from_millis(50);
+/// demo's latency threshold, which is far above a debug build's p99 on a loaded machine
+/// (about 30 ms measured here at a load of 5 on 2 cores).
+pub const FAULT_STALL: Duration = Duration::from_millis(150);
 
 /// A fault a [`Worker`] injects into its requests (the demo's fault phase).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -677,7 +678,7 @@ mod tests {
         assert!(agree >= 320, "int8 path agrees on only {agree}/400 rows");
     }
 
-    /// Counts requests, decode errors and requests slower than 40 ms (wall clock: only lower
+    /// Counts requests, decode errors and requests slower than 100 ms (wall clock: only lower
     /// bounds of the slow count are exact).
     #[derive(Default)]
     struct Tally {
@@ -696,7 +697,7 @@ mod tests {
         fn request(&self, started: Option<u64>) -> Option<u64> {
             let ns = self.start()? - started?;
             self.requests.set(self.requests.get() + 1);
-            if ns > 40_000_000 {
+            if ns > 100_000_000 {
                 self.stalled.set(self.stalled.get() + 1);
             }
             Some(ns)
@@ -712,7 +713,7 @@ mod tests {
         }
     }
 
-    /// The error burst corrupts about 1 record in 4, slow requests stall about 1 in 10, and
+    /// The error burst corrupts about 1 record in 4, slow requests stall about 1 in 5, and
     /// ending a fault puts the worker back on the same random stream as one that never had a
     /// fault (so the overhead measurement's workers, which have none, are unchanged).
     #[test]
@@ -728,14 +729,13 @@ mod tests {
 
         let tally = Tally::default();
         w.set_fault(Fault::Slow);
-        for _ in 0..60 {
+        for _ in 0..40 {
             w.request(&tally);
         }
-        assert!(
-            (2..=14).contains(&tally.stalled.get()),
-            "{}",
-            tally.stalled.get()
-        );
+        // A stall sleeps 150 ms, so it is always counted; a loaded machine can also hold a
+        // normal request past 100 ms now and then, hence the loose upper bound.
+        let stalled = tally.stalled.get();
+        assert!((3..=20).contains(&stalled), "{stalled} of 40 stalled");
         assert_eq!(w.fault(), Fault::Slow);
 
         let (mut a, mut b) = (Worker::new(9), Worker::new(9));
