@@ -1,4 +1,4 @@
-//! Command-line parsing (hand-rolled: six flags do not justify clap's build time on 2 cores).
+//! Command-line parsing (hand-rolled: a dozen flags do not justify clap's build time on 2 cores).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,9 +13,17 @@ Usage: tachymeter demo [OPTIONS]
 
 Runs an instrumented multi-threaded workload (inference + serialization), shows a live view,
 serves Prometheus metrics, and prints a summary with the measured instrumentation overhead.
+Alert rules and a resource monitor run throughout; a fault phase after the normal
+workload (an error burst, then slow requests, then recovery) fires and resolves alerts.
 
 Options:
-  --duration <D>     how long to run the workload: 10s, 500ms, 2m, or plain seconds [default: 10s]
+  --duration <D>     normal workload before the fault phase: 10s, 500ms, 2m,
+                     or plain seconds [default: 10s]
+  --fault <on|off>   run the fault phase [default: on]
+  --fault-phase <D>  length of each fault segment: errors, slow, recovery
+                     [default: 5s]
+  --prometheus-rules <FILE>
+                     write the alert rules as a Prometheus rules file at startup
   --threads <N>      worker threads, 1..=64 [default: 2]
   --listen <ADDR>    /metrics bind address, or `off` [default: 127.0.0.1:9464]
   --output <FILE>    write the final snapshot to FILE.json or FILE.csv
@@ -25,6 +33,10 @@ Options:
   --seed <N>         workload random seed [default: 1]
   -h, --help         print this help
 ";
+
+/// Default length of each fault segment: long enough for the demo's rules to fire within it
+/// (see `alerts.rs`).
+pub const DEFAULT_FAULT_PHASE: Duration = Duration::from_secs(5);
 
 /// What to do.
 #[derive(Debug, PartialEq)]
@@ -53,8 +65,12 @@ pub enum OutputFormat {
 /// `tachymeter demo` options.
 #[derive(Debug, PartialEq)]
 pub struct DemoArgs {
-    /// Workload duration (the overhead measurement runs after it).
+    /// Normal workload duration (the fault phase, then the overhead measurement, run after it).
     pub duration: Duration,
+    /// Length of each fault segment; `None`: no fault phase.
+    pub fault_phase: Option<Duration>,
+    /// Where to write the Prometheus rules file.
+    pub prometheus_rules: Option<PathBuf>,
     /// Worker threads.
     pub threads: usize,
     /// Where to serve `/metrics`; `None` = off.
@@ -75,6 +91,8 @@ impl Default for DemoArgs {
     fn default() -> Self {
         DemoArgs {
             duration: Duration::from_secs(10),
+            fault_phase: Some(DEFAULT_FAULT_PHASE),
+            prometheus_rules: None,
             threads: 2,
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             output: None,
@@ -106,6 +124,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         }
     }
     let mut demo = DemoArgs::default();
+    let (mut fault, mut phase) = (true, DEFAULT_FAULT_PHASE);
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
@@ -121,6 +140,20 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             "-h" | "--help" => return Ok(Command::Help),
             "--report" => demo.report = Some(PathBuf::from(value(flag)?)),
             "--duration" => demo.duration = parse_duration(&value(flag)?)?,
+            "--fault" => {
+                let v = value(flag)?;
+                fault = match v.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err(format!("--fault wants `on` or `off`, got `{v}`")),
+                };
+            }
+            "--fault-phase" => {
+                let v = value(flag)?;
+                phase = parse_duration(&v)
+                    .map_err(|_| format!("--fault-phase wants e.g. 5s, 3s; got `{v}`"))?;
+            }
+            "--prometheus-rules" => demo.prometheus_rules = Some(PathBuf::from(value(flag)?)),
             "--threads" => {
                 let v = value(flag)?;
                 demo.threads = match v.parse::<usize>() {
@@ -165,6 +198,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             _ => return Err(format!("unexpected argument `{arg}`")),
         }
     }
+    demo.fault_phase = fault.then_some(phase);
     Ok(Command::Demo(demo))
 }
 
@@ -219,8 +253,26 @@ mod tests {
             "--no-tui",
             "--seed",
             "9",
+            "--fault-phase",
+            "2s",
+            "--prometheus-rules",
+            "r.yml",
         ])
         .unwrap();
+        assert_eq!(d.fault_phase, Some(Duration::from_secs(2)));
+        assert_eq!(d.prometheus_rules, Some(PathBuf::from("r.yml")));
+        for args in [
+            &["--fault=off"][..],
+            &["--fault-phase", "2s", "--fault", "off"],
+        ] {
+            assert_eq!(demo(args).unwrap().fault_phase, None, "{args:?}");
+        }
+        assert_eq!(
+            demo(&["--fault", "off", "--fault", "on"])
+                .unwrap()
+                .fault_phase,
+            Some(DEFAULT_FAULT_PHASE)
+        );
         assert_eq!(d.duration, Duration::from_millis(1500));
         assert_eq!(d.threads, 3);
         assert_eq!(d.listen, None);
@@ -260,6 +312,9 @@ mod tests {
             &["--no-tui=yes"],
             &["extra"],
             &["--duration", "0"],
+            &["--fault", "yes"],
+            &["--fault-phase", "0"],
+            &["--prometheus-rules"],
         ] {
             assert!(demo(bad).is_err(), "{bad:?}");
         }

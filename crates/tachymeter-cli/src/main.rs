@@ -1,11 +1,14 @@
 //! The `tachymeter` command. `tachymeter demo` runs a multi-threaded instrumented workload
-//! (see [`workload`]), shows a live view refreshed every second, serves `/metrics`, and ends
-//! with a summary that includes the measured cost of the instrumentation itself.
+//! (see [`workload`]) with a resource monitor and alert rules, then a fault phase that makes
+//! the alerts fire and resolve (see [`alerts`]), shows a live view refreshed every second,
+//! serves `/metrics`, and ends with a summary that includes the alerts and the measured cost
+//! of the instrumentation itself.
 //!
-//! Sits on top of the engine (`tachymeter`) and the exporters (`tachymeter-export`); nothing
-//! depends on it.
+//! Sits on top of the engine (`tachymeter`), the monitors (`tachymeter-monitor`) and the
+//! exporters (`tachymeter-export`); nothing depends on it.
 #![forbid(unsafe_code)]
 
+mod alerts;
 mod args;
 mod grafana;
 mod report;
@@ -14,16 +17,20 @@ mod view;
 mod workload;
 
 use std::io::IsTerminal as _;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
-use tachymeter::Engine;
+use tachymeter::{Engine, Snapshot};
 use tachymeter_export::{ExportConfig, MetricsServer, ServerConfig};
+use tachymeter_monitor::alerting::AlertManager;
+use tachymeter_monitor::ResourceMonitor;
 
+use alerts::{FaultPlan, Phase};
 use args::{Command, DemoArgs, OutputFormat};
-use workload::{Live, Metrics, Noop, Worker};
+use workload::{Fault, Live, Metrics, Noop, Worker};
 
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -99,6 +106,22 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
     );
     let metrics = Arc::new(Metrics::register(&engine).context("registering metrics")?);
     metrics.threads.set(demo.threads as f64);
+    // System and process readings every second, as gauges on the demo's engine.
+    let resources = ResourceMonitor::builder()
+        .engine(engine.clone())
+        .instance(workload::INSTANCE)
+        .interval(Duration::from_secs(1))
+        .build()
+        .context("registering the resource gauges")?;
+    let alerts = AlertManager::new();
+    for rule in alerts::rules() {
+        alerts.add_rule(rule).context("adding an alert rule")?;
+    }
+    if let Some(path) = &demo.prometheus_rules {
+        // Every series is registered now, so the snapshot has every unit.
+        write_rules(path, &engine.flush())?;
+        println!("wrote alert rules to {}", path.display());
+    }
 
     let server = match demo.listen {
         Some(addr) => {
@@ -121,13 +144,25 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
         demo.threads,
         server.as_ref().map(MetricsServer::local_addr),
         metrics.clone(),
+        alerts.clone(),
     );
+    let sampling = resources.start().context("starting the resource monitor")?;
+    let evaluating = alerts
+        .start(engine.clone())
+        .context("starting the alert evaluation")?;
 
-    // Main phase: workers run until the deadline; the main thread redraws every second.
+    // Main phase: workers run until the deadline; the main thread switches the fault phase's
+    // segments and redraws every second.
+    let plan = FaultPlan {
+        normal: demo.duration,
+        segment: demo.fault_phase,
+    };
     let stop = Arc::new(AtomicBool::new(false));
+    let fault = Arc::new(AtomicU8::new(Fault::None as u8));
     let workers: Vec<_> = (0..demo.threads)
         .map(|i| {
             let (engine, metrics, stop) = (engine.clone(), metrics.clone(), stop.clone());
+            let fault = fault.clone();
             let seed = demo.seed.wrapping_add(i as u64 * 7919);
             std::thread::Builder::new()
                 .name(format!("demo-worker-{i}"))
@@ -136,7 +171,11 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
                     let live = Live::new(&recorder, &metrics, engine.clock());
                     let mut worker = Worker::new(seed);
                     while !stop.load(Ordering::Relaxed) {
-                        for _ in 0..64 {
+                        // Relaxed: a flag; a request late by one batch does not matter.
+                        worker.set_fault(Fault::from_u8(fault.load(Ordering::Relaxed)));
+                        // A stalled request takes 150 ms: look at the flags after each one.
+                        let batch = if worker.fault() == Fault::Slow { 1 } else { 64 };
+                        for _ in 0..batch {
                             worker.request(&live);
                         }
                     }
@@ -146,14 +185,32 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<_>>()?;
     let begin = Instant::now();
-    let deadline = begin + demo.duration;
+    let deadline = begin + plan.total();
+    let mut next_refresh = begin + Duration::from_secs(1);
+    let mut phase = Phase::Normal;
     loop {
         let now = Instant::now();
+        let elapsed = now - begin;
+        let current = plan.phase_at(elapsed);
+        if current != phase && now < deadline {
+            phase = current;
+            fault.store(phase.fault() as u8, Ordering::Relaxed);
+            view.phase(phase, plan.left_in_phase(elapsed), elapsed);
+        }
+        if now >= next_refresh || now >= deadline {
+            view.refresh(&engine.snapshot(), elapsed);
+            next_refresh += Duration::from_secs(1);
+        }
         if now >= deadline {
             break;
         }
-        std::thread::sleep((deadline - now).min(Duration::from_secs(1)));
-        view.refresh(&engine.snapshot(), begin.elapsed());
+        let wake = next_refresh
+            .min(deadline)
+            .min(now + plan.left_in_phase(elapsed));
+        std::thread::sleep(
+            wake.saturating_duration_since(now)
+                .max(Duration::from_millis(1)),
+        );
     }
     stop.store(true, Ordering::Relaxed);
     let mut checksum = 0u64;
@@ -161,6 +218,9 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
         checksum ^= w.join().map_err(|_| anyhow::anyhow!("a worker panicked"))?;
     }
     let main_elapsed = begin.elapsed();
+    // The overhead measurement runs on a quiet machine: no sampling, no rule evaluation.
+    drop(evaluating);
+    drop(sampling);
 
     // Overhead phase: the same loop, same seed, alternating without and with instrumentation.
     view.note("measuring instrumentation overhead ...");
@@ -171,6 +231,7 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
 
     let snapshot = engine.flush();
     view.summary(&snapshot, main_elapsed, demo.threads, &overhead);
+    view.alerts_summary(resources.latest().as_ref());
     std::hint::black_box(checksum);
 
     if let Some((file, path, format)) = output {
@@ -193,6 +254,16 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
         server.shutdown();
     }
     Ok(())
+}
+
+/// Writes the demo's rules as a Prometheus rules file at `path`, through a temporary file
+/// renamed into place, so that a reader never sees half a file.
+fn write_rules(path: &Path, snapshot: &Snapshot) -> anyhow::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, alerts::rules_file(snapshot))
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Times rounds of the same requests with [`Noop`] and [`Live`], alternating so that machine

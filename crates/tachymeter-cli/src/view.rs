@@ -5,7 +5,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tachymeter::{HistogramData, HistogramSnapshot, MetricValue, Snapshot};
+use tachymeter_monitor::alerting::{AlertManager, EventKind, Severity};
+use tachymeter_monitor::ResourceSnapshot;
 
+use crate::alerts::{self, Phase};
 use crate::workload::{ErrorKind, Metrics, Stage, INSTANCE};
 use crate::Overhead;
 use std::sync::Arc;
@@ -18,7 +21,16 @@ pub struct View {
     drawn: bool,
     /// The monitors the workload records into (their statistics are read from snapshots).
     metrics: Arc<Metrics>,
+    /// The demo's rules and their events.
+    alerts: AlertManager,
+    /// Alert events already printed (plain mode).
+    printed: usize,
+    /// The phase now and when it ends (time since the start).
+    phase: (Phase, Option<Duration>),
 }
+
+/// Longest alerts line of the live view (the "Newcomer" limit).
+const MAX_LINE: usize = 80;
 
 fn counter(snapshot: &Snapshot, name: &str, labels: &[(&str, &str)]) -> (u128, f64) {
     match snapshot.get(name, labels).map(|m| &m.value) {
@@ -56,6 +68,59 @@ fn requests(snapshot: &Snapshot, metrics: &Metrics) -> (u128, f64) {
         u128::from(stats.total_requests) + invalid,
         recent + invalid_rate,
     )
+}
+
+/// `line` cut to `max` characters, the last one `…` when cut.
+fn truncate(line: String, max: usize) -> String {
+    if line.chars().count() <= max {
+        return line;
+    }
+    line.chars().take(max - 1).chain(['…']).collect()
+}
+
+/// One line per alert episode of `history`: `DecodeErrors critical: fired at 11.2s (24.9%),
+/// resolved at 16.0s (1.1%)`.
+fn episodes(history: &[tachymeter_monitor::alerting::AlertEvent]) -> Vec<String> {
+    struct Episode<'a> {
+        alert: &'a str,
+        severity: Severity,
+        fired: String,
+        resolved: Option<String>,
+    }
+    let at = |e: &tachymeter_monitor::alerting::AlertEvent| {
+        format!(
+            "{:.1}s ({})",
+            e.uptime_seconds,
+            alerts::show(&e.alert, e.current_value)
+        )
+    };
+    let mut out: Vec<Episode> = Vec::new();
+    for e in history {
+        let open = out
+            .iter_mut()
+            .rev()
+            .find(|x| x.alert == e.alert && x.resolved.is_none());
+        match (e.event, open) {
+            (EventKind::Firing, _) => out.push(Episode {
+                alert: &e.alert,
+                severity: e.severity,
+                fired: at(e),
+                resolved: None,
+            }),
+            (EventKind::Escalated, Some(x)) => x.severity = e.severity,
+            (EventKind::Resolved, Some(x)) => x.resolved = Some(at(e)),
+            (_, None) => {}
+        }
+    }
+    out.iter()
+        .map(|x| {
+            let end = x
+                .resolved
+                .as_ref()
+                .map_or_else(|| "still active".to_owned(), |r| format!("resolved at {r}"));
+            format!("{} {}: fired at {}, {end}", x.alert, x.severity, x.fired)
+        })
+        .collect()
 }
 
 fn micros(ns: Option<f64>) -> String {
@@ -147,7 +212,13 @@ fn stage_rows(snapshot: &Snapshot, pick: fn(&HistogramSnapshot) -> &HistogramDat
 
 impl View {
     /// A view; `tui` redraws in place with ANSI escapes, otherwise one line per refresh.
-    pub fn new(tui: bool, threads: usize, addr: Option<SocketAddr>, metrics: Arc<Metrics>) -> View {
+    pub fn new(
+        tui: bool,
+        threads: usize,
+        addr: Option<SocketAddr>,
+        metrics: Arc<Metrics>,
+        alerts: AlertManager,
+    ) -> View {
         if let Some(addr) = addr {
             println!("serving http://{addr}/metrics (also /snapshot.json, /healthz)");
         }
@@ -157,14 +228,61 @@ impl View {
             addr,
             drawn: false,
             metrics,
+            alerts,
+            printed: 0,
+            phase: (Phase::Normal, None),
         }
+    }
+
+    /// A new phase began at `elapsed`, lasting `left`: a line in plain mode, the phase line of
+    /// the live view otherwise.
+    pub fn phase(&mut self, phase: Phase, left: Duration, elapsed: Duration) {
+        self.phase = (phase, Some(elapsed + left));
+        if !self.tui {
+            println!(
+                "phase: {} for {:.1}s at t={:.1}s",
+                phase.describe(),
+                left.as_secs_f64(),
+                elapsed.as_secs_f64()
+            );
+        }
+    }
+
+    /// The live view's phase and active-alerts lines, at most [`MAX_LINE`] columns each.
+    fn alert_lines(&self, elapsed: Duration) -> [String; 2] {
+        let (phase, end) = self.phase;
+        let left = end.map_or_else(String::new, |end| {
+            format!(" ({:.0}s left)", end.saturating_sub(elapsed).as_secs_f64())
+        });
+        let active: Vec<String> = self
+            .alerts
+            .active()
+            .iter()
+            .map(|a| {
+                let value = a
+                    .current_value
+                    .map_or_else(|| "-".to_owned(), |v| alerts::show(&a.alert, v));
+                format!("{} {} {value}", a.alert, a.severity)
+            })
+            .collect();
+        let active = if active.is_empty() {
+            "none active".to_owned()
+        } else {
+            active.join(", ")
+        };
+        [
+            format!("phase     {}{left}", phase.describe()),
+            format!("alerts    {active}"),
+        ]
+        .map(|l| truncate(l, MAX_LINE))
     }
 
     /// Shows `snapshot`.
     pub fn refresh(&mut self, snapshot: &Snapshot, elapsed: Duration) {
         let mut stdout = std::io::stdout().lock();
         if self.tui {
-            let text = lines(snapshot, &self.metrics, elapsed, self.threads, self.addr);
+            let mut text = lines(snapshot, &self.metrics, elapsed, self.threads, self.addr);
+            text.extend(self.alert_lines(elapsed));
             if self.drawn {
                 // Cursor up over the previous frame, then overwrite each line.
                 let _ = write!(stdout, "\x1b[{}A", text.len());
@@ -193,8 +311,52 @@ impl View {
                 p99(Stage::Inference),
                 p99(Stage::Serialize),
             );
+            let history = self.alerts.history();
+            for e in history.iter().skip(self.printed) {
+                let _ = writeln!(stdout, "{}", alerts::event_line(e));
+            }
+            self.printed = self.printed.max(history.len());
         }
         let _ = stdout.flush();
+    }
+
+    /// The alerts that fired during the run (when, how high, when they resolved), the rules
+    /// that stayed quiet, and the latest resource reading.
+    pub fn alerts_summary(&self, resources: Option<&ResourceSnapshot>) {
+        let summary = self.alerts.summary();
+        println!(
+            "alerts: {} fired, {} resolved, {} active at the end ({} rules, {} evaluations)",
+            summary.total_alerts,
+            summary.resolved_alerts,
+            summary.active_alerts.len(),
+            self.alerts.rules().len(),
+            summary.evaluations
+        );
+        for episode in episodes(&self.alerts.history()) {
+            println!("  {episode}");
+        }
+        let quiet: Vec<String> = self
+            .alerts
+            .status()
+            .into_iter()
+            .filter(|s| s.fired == 0)
+            .map(|s| s.alert)
+            .collect();
+        if !quiet.is_empty() {
+            println!("  quiet: {}", quiet.join(", "));
+        }
+        if let Some(r) = resources {
+            let process = r.process.as_ref();
+            let cpu = process.and_then(|p| p.cpu_percent);
+            let rss = process.and_then(|p| p.resident_memory_bytes);
+            println!(
+                "resources (last reading): process {} CPU, {} resident; system {:.0}% CPU, {:.0}% memory",
+                cpu.map_or_else(|| "-".to_owned(), |c| format!("{c:.0}%")),
+                rss.map_or_else(|| "-".to_owned(), |b| format!("{:.0} MiB", b as f64 / 1048576.0)),
+                r.cpu_percent,
+                r.memory_percent
+            );
+        }
     }
 
     /// A status line.

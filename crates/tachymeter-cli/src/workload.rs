@@ -1,7 +1,8 @@
 //! The demo's hot loop: one "request" = preprocessing (cached), inference (small matrix
 //! multiplies, optionally int8-quantized) and serialization (serde_json encode + decode of a
 //! record of varying size). Instrumentation goes through [`Probe`], so the same loop runs with
-//! real recording ([`Live`]) or none at all ([`Noop`]) to measure the overhead.
+//! real recording ([`Live`]) or none at all ([`Noop`]) to measure the overhead. A [`Fault`]
+//! set on a [`Worker`] injects the demo's fault phase (an error burst, then slow requests).
 
 use std::hint::black_box;
 
@@ -28,6 +29,42 @@ const CLASSES: usize = 16;
 const CACHE_SLOTS: usize = 256;
 /// A request slower than this counts as a `deadline` error.
 pub const DEADLINE_NS: u64 = 2_000_000;
+
+/// Share of records corrupted in transit during [`Fault::Errors`]: 1 in this many (normally 1
+/// in 200).
+pub const FAULT_CORRUPT_ONE_IN: u64 = 4;
+/// Share of requests stalled during [`Fault::Slow`]: 1 in this many.
+pub const FAULT_SLOW_ONE_IN: u64 = 5;
+/// How long a stalled request sleeps in its inference stage (a slow downstream): far above the
+/// demo's latency threshold, which is far above a debug build's p99 on a loaded machine
+/// (about 30 ms measured here at a load of 5 on 2 cores).
+pub const FAULT_STALL: Duration = Duration::from_millis(150);
+
+/// A fault a [`Worker`] injects into its requests (the demo's fault phase).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Fault {
+    /// Normal operation.
+    #[default]
+    None,
+    /// Error burst: 1 in [`FAULT_CORRUPT_ONE_IN`] encoded records is corrupted (a `decode`
+    /// error) instead of 1 in 200.
+    Errors,
+    /// Slow requests: 1 in [`FAULT_SLOW_ONE_IN`] requests stalls for [`FAULT_STALL`] in its
+    /// inference stage.
+    Slow,
+}
+
+impl Fault {
+    /// The fault stored as `fault as u8` (an unknown value is no fault).
+    pub fn from_u8(v: u8) -> Fault {
+        match v {
+            1 => Fault::Errors,
+            2 => Fault::Slow,
+            _ => Fault::None,
+        }
+    }
+}
 
 /// Pipeline stages with their own latency histogram.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,6 +136,9 @@ pub struct Metrics {
     pub profiler: Profiler,
     /// End-to-end request latency (no monitor covers a whole request).
     pub request: Histogram,
+    /// Requests served, invalid ones included: the denominator of the error-rate alert (a
+    /// counter ratio needs two counters; the latency histogram's count is not one).
+    pub requests: Counter,
     /// Requests that took the quantized path.
     pub quantized: Counter,
     /// Measured instrumentation overhead, as a ratio of the uninstrumented request time.
@@ -130,6 +170,9 @@ impl Metrics {
                 Opts::new("demo_request_latency")
                     .unit("seconds")
                     .help("End-to-end request latency."),
+            )?,
+            requests: engine.counter(
+                Opts::new("demo_requests_total").help("Requests served, invalid ones included."),
             )?,
             quantized: engine.counter(
                 Opts::new("demo_quantized_total").help("Requests run through the int8 path."),
@@ -212,6 +255,7 @@ struct RequestState {
 pub struct Live<'a> {
     m: &'a Metrics,
     request: LocalHistogram<'a>,
+    requests: LocalCounter<'a>,
     quantized: LocalCounter<'a>,
     clock: &'a Clock,
     state: Cell<RequestState>,
@@ -224,6 +268,7 @@ impl<'a> Live<'a> {
         Live {
             m,
             request: recorder.histogram(&m.request),
+            requests: recorder.counter(&m.requests),
             quantized: recorder.counter(&m.quantized),
             clock,
             state: Cell::new(RequestState::default()),
@@ -281,6 +326,7 @@ impl Probe for Live<'_> {
     fn request(&self, started: Option<u64>) -> Option<u64> {
         let ns = self.elapsed_ns(started?);
         self.request.record(ns);
+        self.requests.increment();
         let s = self.state.take();
         if s.batch > 0 {
             self.m.inference.update_inference(
@@ -299,9 +345,9 @@ impl Probe for Live<'_> {
             );
             // 3 histograms (+ preprocessing total) and 3 serialization calls (+ the error).
             let pre = u64::from(s.preprocess_ns > 0);
-            self.count(1 + 3 + pre + 3 + u64::from(s.decode_failed));
+            self.count(2 + 3 + pre + 3 + u64::from(s.decode_failed));
         } else {
-            self.count(1);
+            self.count(2);
         }
         Some(ns)
     }
@@ -386,6 +432,7 @@ pub struct Worker {
     hidden: Vec<f32>,
     output: Vec<f32>,
     next_id: u64,
+    fault: Fault,
     /// Folded results, so the optimizer cannot drop the work.
     pub checksum: u64,
 }
@@ -417,8 +464,20 @@ impl Worker {
             hidden: Vec::new(),
             output: Vec::new(),
             next_id: 0,
+            fault: Fault::None,
             checksum: 0,
         }
+    }
+
+    /// Injects `fault` into the following requests ([`Fault::None`] ends it). A worker without
+    /// a fault draws the same random stream as before, so its requests are the same.
+    pub fn set_fault(&mut self, fault: Fault) {
+        self.fault = fault;
+    }
+
+    /// The fault being injected.
+    pub fn fault(&self) -> Fault {
+        self.fault
     }
 
     /// Serves one request.
@@ -448,6 +507,10 @@ impl Worker {
             probe.quantized();
         }
         let classes = self.infer(batch, quantize);
+        // One predictable branch on the normal path; the random draw only under the fault.
+        if self.fault == Fault::Slow && self.rng.below(FAULT_SLOW_ONE_IN) == 0 {
+            std::thread::sleep(FAULT_STALL);
+        }
         probe.stage(Stage::Inference, t);
 
         let t = probe.start();
@@ -576,7 +639,12 @@ impl Worker {
         };
         let mut bytes = serde_json::to_vec(&record).expect("records serialize");
         probe.encoded(bytes.len() as u64);
-        if self.rng.below(200) == 0 {
+        let one_in = if self.fault == Fault::Errors {
+            FAULT_CORRUPT_ONE_IN
+        } else {
+            200
+        };
+        if self.rng.below(one_in) == 0 {
             let at = self.rng.below(bytes.len() as u64) as usize;
             bytes[at] = b'}';
         }
@@ -610,6 +678,76 @@ mod tests {
         assert!(agree >= 320, "int8 path agrees on only {agree}/400 rows");
     }
 
+    /// Counts requests, decode errors and requests slower than 100 ms (wall clock: only lower
+    /// bounds of the slow count are exact).
+    #[derive(Default)]
+    struct Tally {
+        requests: Cell<u64>,
+        decode: Cell<u64>,
+        stalled: Cell<u64>,
+        base: std::sync::OnceLock<std::time::Instant>,
+    }
+
+    impl Probe for Tally {
+        fn start(&self) -> Option<u64> {
+            let base = self.base.get_or_init(std::time::Instant::now);
+            Some(base.elapsed().as_nanos() as u64)
+        }
+        fn stage(&self, _: Stage, _: Option<u64>) {}
+        fn request(&self, started: Option<u64>) -> Option<u64> {
+            let ns = self.start()? - started?;
+            self.requests.set(self.requests.get() + 1);
+            if ns > 100_000_000 {
+                self.stalled.set(self.stalled.get() + 1);
+            }
+            Some(ns)
+        }
+        fn begin(&self, _: u64) {}
+        fn cache(&self, _: bool) {}
+        fn quantized(&self) {}
+        fn encoded(&self, _: u64) {}
+        fn error(&self, kind: ErrorKind) {
+            if kind == ErrorKind::Decode {
+                self.decode.set(self.decode.get() + 1);
+            }
+        }
+    }
+
+    /// The error burst corrupts about 1 record in 4, slow requests stall about 1 in 5, and
+    /// ending a fault puts the worker back on the same random stream as one that never had a
+    /// fault (so the overhead measurement's workers, which have none, are unchanged).
+    #[test]
+    fn faults_inject_errors_and_stalls_and_end_cleanly() {
+        let mut w = Worker::new(5);
+        let tally = Tally::default();
+        w.set_fault(Fault::Errors);
+        for _ in 0..2000 {
+            w.request(&tally);
+        }
+        let share = tally.decode.get() as f64 / 2000.0;
+        assert!((0.18..0.32).contains(&share), "decode errors {share}");
+
+        let tally = Tally::default();
+        w.set_fault(Fault::Slow);
+        for _ in 0..40 {
+            w.request(&tally);
+        }
+        // A stall sleeps 150 ms, so it is always counted; a loaded machine can also hold a
+        // normal request past 100 ms now and then, hence the loose upper bound.
+        let stalled = tally.stalled.get();
+        assert!((3..=20).contains(&stalled), "{stalled} of 40 stalled");
+        assert_eq!(w.fault(), Fault::Slow);
+
+        let (mut a, mut b) = (Worker::new(9), Worker::new(9));
+        b.set_fault(Fault::None);
+        for _ in 0..300 {
+            a.request(&Noop);
+            b.request(&Noop);
+        }
+        assert_eq!(a.checksum, b.checksum);
+        assert_eq!(a.rng.next(), b.rng.next());
+    }
+
     #[test]
     fn live_probe_counts_what_the_loop_does() {
         let engine = Arc::new(Engine::builder().background(false).build().unwrap());
@@ -637,6 +775,7 @@ mod tests {
         );
         // Every request is an inference or an invalid input.
         assert_eq!(u128::from(inf.total_requests) + invalid, 2000);
+        assert_eq!(total("demo_requests_total", &[]), 2000);
         assert_eq!(
             s.histogram("demo_request_latency")
                 .unwrap()
@@ -677,10 +816,10 @@ mod tests {
         }
     }
 
-    /// The demo's /metrics exposition (the same encoder the server uses) passes
-    /// `promtool check metrics` with exit 0 and nothing printed: no parse error and no lint
-    /// (units in base units, counters ending in `_total`). Skipped where promtool is absent
-    /// (`.ci/run` installs it).
+    /// The demo's /metrics exposition (the same encoder the server uses), resource gauges
+    /// included, passes `promtool check metrics` with exit 0 and nothing printed: no parse
+    /// error and no lint (units in base units, counters ending in `_total`). Skipped where
+    /// promtool is absent (`.ci/run` installs it).
     #[test]
     fn demo_exposition_passes_promtool_lint() {
         let Ok(mut child) = std::process::Command::new("promtool")
@@ -698,6 +837,12 @@ mod tests {
         metrics.overhead_ratio.set(0.012);
         metrics.overhead_per_request.set(35.0);
         metrics.threads.set(2.0);
+        let resources = tachymeter_monitor::ResourceMonitor::builder()
+            .engine(engine.clone())
+            .instance(INSTANCE)
+            .build()
+            .unwrap();
+        resources.sample_now();
         let recorder = engine.local_recorder();
         let live = Live::new(&recorder, &metrics, engine.clock());
         let mut w = Worker::new(5);
@@ -726,5 +871,7 @@ mod tests {
         );
         assert!(text.contains("profile_wall_time_seconds_bucket"), "{text}");
         assert!(text.contains("inference_time_seconds_bucket"), "{text}");
+        assert!(text.contains("process_resident_memory_bytes{"), "{text}");
+        assert!(text.contains("demo_requests_total "), "{text}");
     }
 }

@@ -1,5 +1,6 @@
-//! Runs the real `tachymeter` binary: a ~2 s demo writing JSON (checked against the summary it
-//! printed and against itself), and bad flags exiting with status 2.
+//! Runs the real `tachymeter` binary: a ~2 s demo without the fault phase writing JSON (checked
+//! against the summary it printed and against itself), and bad flags exiting with status 2.
+//! The fault phase and its alerts are tested in `alerts.rs`.
 
 use std::process::Command;
 
@@ -19,6 +20,8 @@ fn demo_runs_and_writes_a_consistent_json_snapshot() {
             "demo",
             "--duration",
             "2s",
+            "--fault",
+            "off",
             "--threads",
             "2",
             "--no-tui",
@@ -112,6 +115,19 @@ fn demo_runs_and_writes_a_consistent_json_snapshot() {
         .unwrap();
     assert_eq!(encoded.cumulative.count, inferences);
     assert!(counter("serialization_data_size_total", None) > 0);
+    assert_eq!(counter("demo_requests_total", None), requests);
+    // The resource monitor sampled (every second) into the same engine.
+    let rss = find("process_resident_memory", Some(("instance", "demo")));
+    assert!(
+        rss.gauge.is_some_and(|b| b > 0.0),
+        "no resident memory reading"
+    );
+    // No fault phase: no alert fired.
+    assert!(
+        stdout.contains("alerts: 0 fired, 0 resolved, 0 active at the end"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("phase: "), "{stdout}");
     let overhead = find("demo_instrumentation_overhead_per_request", None);
     assert_eq!(overhead.kind, KindDoc::Gauge);
     assert!(overhead.gauge.is_some_and(f64::is_finite));
@@ -123,6 +139,7 @@ fn bad_flags_exit_2_with_a_message() {
         &["demo", "--threads", "0"][..],
         &["demo", "--bogus"],
         &["demo", "--output", "x.txt"],
+        &["demo", "--fault", "maybe"],
         &["frobnicate"],
         &[],
     ] {
@@ -141,25 +158,23 @@ fn bad_flags_exit_2_with_a_message() {
 
 #[test]
 fn a_bad_output_path_is_reported_before_the_run() {
-    let missing = std::env::temp_dir()
-        .join(format!("tachymeter-no-such-dir-{}", std::process::id()))
-        .join("x.json");
-    let run = bin()
-        .args(["demo", "--duration", "60s", "--threads", "1", "--no-tui"])
-        .args(["--listen", "127.0.0.1:0", "--output"])
-        .arg(&missing)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr),
-    );
-    assert_eq!(run.status.code(), Some(1), "{stdout}\n{stderr}");
-    assert!(
-        stderr.contains("creating") && stderr.contains("x.json"),
-        "{stderr}"
-    );
-    // Nothing ran: no workload line, no overhead measurement.
-    assert!(!stdout.contains("instrumentation overhead"), "{stdout}");
-    assert!(!stdout.contains("t="), "{stdout}");
+    let missing =
+        std::env::temp_dir().join(format!("tachymeter-no-such-dir-{}", std::process::id()));
+    for (flag, file) in [("--output", "x.json"), ("--prometheus-rules", "rules.yml")] {
+        let run = bin()
+            .args(["demo", "--duration", "60s", "--threads", "1", "--no-tui"])
+            .args(["--listen", "127.0.0.1:0", flag])
+            .arg(missing.join(file))
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr),
+        );
+        assert_eq!(run.status.code(), Some(1), "{stdout}\n{stderr}");
+        assert!(stderr.contains(file), "{stderr}");
+        // Nothing ran: no workload line, no overhead measurement.
+        assert!(!stdout.contains("instrumentation overhead"), "{stdout}");
+        assert!(!stdout.contains("t="), "{stdout}");
+    }
 }
