@@ -29,6 +29,8 @@ Options:
   --output <FILE>    write the final snapshot to FILE.json or FILE.csv
   --grafana <FILE>   write a Grafana dashboard for the demo's metrics to FILE.json
   --report <FILE>    write an HTML performance report of the run to FILE.html
+  --config <FILE>    load a TOML configuration (engine, monitors, resources, alert rules);
+                     TACHYMETER_* environment variables override it
   --no-tui           plain line output (automatic when stdout is not a terminal)
   --seed <N>         workload random seed [default: 1]
   -h, --help         print this help
@@ -81,6 +83,8 @@ pub struct DemoArgs {
     pub grafana: Option<PathBuf>,
     /// HTML report destination (`--report`).
     pub report: Option<PathBuf>,
+    /// Configuration file (`--config`).
+    pub config: Option<PathBuf>,
     /// Plain line output instead of the redrawn view.
     pub no_tui: bool,
     /// Workload seed.
@@ -98,6 +102,7 @@ impl Default for DemoArgs {
             output: None,
             grafana: None,
             report: None,
+            config: None,
             no_tui: false,
             seed: 1,
         }
@@ -139,6 +144,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         match flag {
             "-h" | "--help" => return Ok(Command::Help),
             "--report" => demo.report = Some(PathBuf::from(value(flag)?)),
+            "--config" => demo.config = Some(PathBuf::from(value(flag)?)),
             "--duration" => demo.duration = parse_duration(&value(flag)?)?,
             "--fault" => {
                 let v = value(flag)?;

@@ -26,6 +26,7 @@ use anyhow::Context as _;
 use tachymeter::{Engine, Snapshot};
 use tachymeter_export::{ExportConfig, MetricsServer, ServerConfig};
 use tachymeter_monitor::alerting::AlertManager;
+use tachymeter_monitor::config::{Config, DEFAULT_ENV_PREFIX};
 use tachymeter_monitor::ResourceMonitor;
 
 use alerts::{FaultPlan, Phase};
@@ -97,24 +98,37 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
         None => None,
     };
     let started_at = SystemTime::now();
-    let engine = Arc::new(
-        Engine::builder()
-            .interval(Duration::from_secs(1))
-            .window(10)
-            .build()
-            .context("building the engine")?,
+    // The demo's own defaults (1 s intervals, a 10-interval window, resources every second),
+    // then the `--config` file, then `TACHYMETER_*` variables (the documented precedence).
+    let mut defaults = Config::default();
+    defaults.engine.interval = Duration::from_secs(1);
+    defaults.engine.window = 10;
+    defaults.resources.interval = Duration::from_secs(1);
+    let (config, warnings) = Config::load(defaults, demo.config.as_deref(), DEFAULT_ENV_PREFIX)
+        .context("loading the configuration")?;
+    for w in &warnings {
+        eprintln!("config: {w}");
+    }
+    let engine = config.build_engine().context("building the engine")?;
+    let metrics = Arc::new(
+        Metrics::register_with(&engine, config.monitors.max_history)
+            .context("registering metrics")?,
     );
-    let metrics = Arc::new(Metrics::register(&engine).context("registering metrics")?);
     metrics.threads.set(demo.threads as f64);
-    // System and process readings every second, as gauges on the demo's engine.
-    let resources = ResourceMonitor::builder()
-        .engine(engine.clone())
+    // System and process readings, as gauges on the demo's engine (the alert rules read them;
+    // with `resources.enabled = false` they are registered but never sampled).
+    let resources = config
+        .resource_monitor_builder(engine.clone())
+        .unwrap_or_else(|| ResourceMonitor::builder().engine(engine.clone()))
         .instance(workload::INSTANCE)
-        .interval(Duration::from_secs(1))
         .build()
         .context("registering the resource gauges")?;
+    // The demo's rules, then the configuration's (a rule of the same name replaces the demo's).
     let alerts = AlertManager::new();
-    for rule in alerts::rules() {
+    for rule in alerts::rules()
+        .into_iter()
+        .chain(config.alerts.iter().cloned())
+    {
         alerts.add_rule(rule).context("adding an alert rule")?;
     }
     if let Some(path) = &demo.prometheus_rules {
@@ -146,7 +160,11 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
         metrics.clone(),
         alerts.clone(),
     );
-    let sampling = resources.start().context("starting the resource monitor")?;
+    let sampling = if config.resources.enabled {
+        Some(resources.start().context("starting the resource monitor")?)
+    } else {
+        None
+    };
     let evaluating = alerts
         .start(engine.clone())
         .context("starting the alert evaluation")?;

@@ -150,11 +150,28 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Builds the monitors on `engine` (instance [`INSTANCE`]) and registers the rest.
+    /// Builds the monitors on `engine` (instance [`INSTANCE`]) and registers the rest, with
+    /// the default configuration (the tests' shorthand).
+    #[cfg(test)]
     pub fn register(engine: &Arc<Engine>) -> Result<Metrics, RegisterError> {
+        Self::register_with(
+            engine,
+            tachymeter_monitor::config::Config::default()
+                .monitors
+                .max_history,
+        )
+    }
+
+    /// [`register`](Self::register) with the inference monitor's window of `window_size`
+    /// measurements (the configuration's `monitors.max_history`).
+    pub fn register_with(
+        engine: &Arc<Engine>,
+        window_size: usize,
+    ) -> Result<Metrics, RegisterError> {
         let inference = InferenceMetrics::builder()
             .engine(engine.clone())
             .instance(INSTANCE)
+            .window_size(window_size)
             .build()?;
         let serialization = SerializationMonitor::builder()
             .engine(engine.clone())

@@ -178,3 +178,70 @@ fn a_bad_output_path_is_reported_before_the_run() {
         assert!(!stdout.contains("t="), "{stdout}");
     }
 }
+
+#[test]
+fn a_config_file_sets_the_engine_and_adds_rules_and_bad_values_are_named() {
+    let dir = std::env::temp_dir().join(format!("tachymeter-config-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        r#"
+[engine]
+interval = "500ms"
+[resources]
+enabled = false
+[[alerts]]
+name = "AnyRequest"
+statistic = { counter_rate = { metric = "demo_requests_total" } }
+comparison = "above"
+threshold = 0.0
+"#,
+    )
+    .unwrap();
+    let out = dir.join("x.json");
+    let run = bin()
+        .args([
+            "demo",
+            "--duration",
+            "1s",
+            "--fault",
+            "off",
+            "--no-tui",
+            "--listen",
+            "off",
+        ])
+        .arg("--config")
+        .arg(&good)
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stdout}\n{stderr}");
+    let doc: SnapshotDoc = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert!(
+        (doc.interval_seconds - 0.5).abs() < 0.2,
+        "interval {} from the file",
+        doc.interval_seconds
+    );
+    assert!(
+        stdout.contains("AnyRequest"),
+        "the file's rule fired:\n{stdout}"
+    );
+    // A bad value: the error names the file, the key, the value and what is allowed.
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[resources]\ncpu_threshold = 250\n").unwrap();
+    let run = bin()
+        .args(["demo", "--duration", "1s", "--listen", "off", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    for part in ["bad.toml", "cpu_threshold", "250", "0..=100"] {
+        assert!(stderr.contains(part), "{part} in: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
