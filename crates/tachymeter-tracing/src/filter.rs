@@ -1,5 +1,5 @@
 //! Which spans the layer times: a per-layer [`Filter`] decided from a callsite's metadata
-//! alone, so its answer is cached per callsite (`Interest::always` or `never`).
+//! alone, so a callsite it never times is cached as `Interest::never`.
 #![forbid(unsafe_code)]
 
 use tracing_core::{subscriber::Interest, Metadata};
@@ -46,12 +46,17 @@ impl<S> Filter<S> for SpanFilter {
         self.selects(meta)
     }
 
-    /// `always` or `never`, from the metadata alone: with every layer of the subscriber
-    /// filtered, a callsite nobody wants is disabled for good; otherwise tracing asks
-    /// [`enabled`](Filter::enabled) per span, and other layers still see the span.
+    /// `never` for a callsite the layer does not time: with every layer of the subscriber
+    /// filtered, a callsite nobody wants is disabled for good; otherwise tracing asks each
+    /// layer per span, and other layers still see it. `sometimes` (not `always`) for a
+    /// callsite it times, so that [`enabled`](Filter::enabled) runs before each of its spans:
+    /// tracing-subscriber 0.3 carries a filter's verdict from `enabled` to `on_new_span` in a
+    /// thread-local bitmap, and a callsite cached as `always` would skip `enabled` and read a
+    /// bit left by an unrelated `Dispatch::enabled` query (such as `log_enabled!` through
+    /// tracing-log), silently losing the span (tokio-rs/tracing#2519).
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
         if self.selects(meta) {
-            Interest::always()
+            Interest::sometimes()
         } else {
             Interest::never()
         }

@@ -44,15 +44,26 @@
 //!
 //! The rules are a per-layer filter ([`SpanFilter`], a `tracing_subscriber` [`Filter`]), and
 //! [`Builder::build`] returns the layer already wrapped in it ([`Filtered`]). Decided from
-//! the callsite's metadata alone, the filter answers `Interest::always` or `Interest::never`,
-//! which tracing caches per callsite:
+//! the callsite's metadata alone, the filter answers `Interest::never` for a callsite it does
+//! not time, which tracing caches per callsite:
 //! - When every layer of the subscriber is filtered (a registry with only this layer, or with
 //!   other per-layer-filtered layers) and none wants a callsite, the callsite is **disabled
-//!   for good**: `span!` costs one cached-interest check and builds nothing.
+//!   for good**: `span!` costs one cached-interest check and builds nothing
+//!   (`tests/interest.rs`). Interest is shared by the dispatchers of a process: while another
+//!   dispatcher wants the callsite, it is `sometimes` for all, and tracing-subscriber 0.3's
+//!   registry then builds the span although no filter of its own accepted it; the layer still
+//!   ignores it.
 //! - Otherwise other layers still see every span and event they want: per-layer filtering
 //!   hides a callsite from this layer only. (A plain `Layer::register_callsite` returning
 //!   `never` would instead disable the callsite for every layer of the subscriber; that is why
 //!   the layer is never handed out unfiltered.)
+//!
+//! For the callsites it times the filter answers `Interest::sometimes`, not `always`, so
+//! that its `enabled` runs before each span: tracing-subscriber passes a filter's verdict to
+//! `on_new_span` through a thread-local bitmap, and a callsite cached as `always` would read a
+//! verdict left there by an unrelated `Dispatch::enabled` query (`log_enabled!` through
+//! tracing-log, for one) and silently lose the span (tokio-rs/tracing#2519; a test
+//! reproduces it). The price is one `enabled` pass per timed span.
 //!
 //! # Series
 //!
