@@ -162,7 +162,7 @@ impl Metrics {
         )
     }
 
-    /// [`register`](Self::register) with the inference monitor's window of `window_size`
+    /// `register` with the inference monitor's window of `window_size`
     /// measurements (the configuration's `monitors.max_history`).
     pub fn register_with(
         engine: &Arc<Engine>,
