@@ -467,6 +467,61 @@ mod tests {
         assert!(p.positive.is_none());
     }
 
+    /// The single sum point of `name` in `request`.
+    fn sum_point<'r>(r: &'r ExportMetricsServiceRequest, name: &str) -> &'r NumberDataPoint {
+        let m = r.resource_metrics[0].scope_metrics[0]
+            .metrics
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap();
+        match &m.data {
+            Some(metric::Data::Sum(s)) => &s.data_points[0],
+            other => panic!("{name} is {other:?}"),
+        }
+    }
+
+    #[test]
+    fn delta_restarts_after_a_reset() {
+        let engine = tachymeter::Engine::builder()
+            .background(false)
+            .build()
+            .unwrap();
+        let jobs = engine.counter("jobs_total").unwrap();
+        let mut encoder = OtlpEncoder::new(Temporality::Delta);
+        jobs.add(5);
+        let first = engine.flush();
+        let r = encoder.encode(&first);
+        let p = sum_point(&r, "jobs_total");
+        assert_eq!(p.value, Some(number_data_point::Value::AsInt(5)));
+        assert_eq!(p.start_time_unix_nano, unix_nanos(first.started()));
+        jobs.add(2);
+        jobs.reset();
+        jobs.add(1);
+        let second = engine.flush();
+        let r = encoder.encode(&second);
+        let p = sum_point(&r, "jobs_total");
+        let reset_at = second.get("jobs_total", &[]).unwrap().reset_at.unwrap();
+        // The 2 recorded before the reset are gone with it; the point starts at the reset.
+        assert_eq!(p.value, Some(number_data_point::Value::AsInt(1)));
+        assert_eq!(p.start_time_unix_nano, unix_nanos(reset_at));
+        assert_eq!(encoder.previous.len(), 1);
+    }
+
+    #[test]
+    fn event_totals_are_monotonic_sums() {
+        let engine = tachymeter::Engine::builder()
+            .background(false)
+            .build()
+            .unwrap();
+        let log = engine.events("errors").unwrap();
+        log.record(7);
+        let r = OtlpEncoder::new(Temporality::Cumulative).encode(&engine.flush());
+        assert_eq!(
+            sum_point(&r, "errors").value,
+            Some(number_data_point::Value::AsInt(1))
+        );
+    }
+
     #[test]
     fn units_are_ucum() {
         assert_eq!(ucum(&Unit::Bytes), "By");

@@ -326,6 +326,12 @@ struct Collector {
 
 impl Collector {
     fn run(mut self, stopped: mpsc::Receiver<()>) {
+        // Closes the queue however this thread ends: a panic in an export must not leave the
+        // sender waiting forever (and the guard's `drop` with it).
+        let _close = CloseOnExit {
+            queue: self.queue.clone(),
+            grace: self.shutdown_timeout,
+        };
         let mut next = Instant::now() + self.interval;
         loop {
             let wait = next.saturating_duration_since(Instant::now());
@@ -344,7 +350,6 @@ impl Collector {
             }
         }
         self.export();
-        self.queue.close(Instant::now() + self.shutdown_timeout);
     }
 
     fn export(&mut self) {
@@ -358,6 +363,18 @@ impl Collector {
         if self.queue.push(body) {
             Counters::bump(&self.counters.dropped);
         }
+    }
+}
+
+/// Closes the queue, with the shutdown deadline, when the collecting thread ends.
+struct CloseOnExit {
+    queue: Arc<Queue>,
+    grace: Duration,
+}
+
+impl Drop for CloseOnExit {
+    fn drop(&mut self) {
+        self.queue.close(Instant::now() + self.grace);
     }
 }
 
