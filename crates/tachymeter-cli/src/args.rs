@@ -10,6 +10,7 @@ Usage: tachymeter demo [OPTIONS]
        tachymeter resources [--interval 1s] [--count N] [--json]   (see `resources --help`)
        tachymeter grafana --input <SNAPSHOT> [--output FILE.json]  (see `grafana --help`)
        tachymeter report --input <snapshot.json|http://HOST:PORT> --html FILE   (see `report --help`)
+       tachymeter watch http://HOST:PORT    live view of a running process (see `watch --help`)
 
 Runs an instrumented multi-threaded workload (inference + serialization), shows a live view,
 serves Prometheus metrics, and prints a summary with the measured instrumentation overhead.
@@ -53,6 +54,8 @@ pub enum Command {
     Grafana(crate::grafana::GrafanaArgs),
     /// Write a report of a snapshot document (`tachymeter report`, parsed in `report.rs`).
     Report(crate::report::ReportArgs),
+    /// Watch a running process (`tachymeter watch`, parsed in `watch.rs`).
+    Watch(crate::watch::WatchArgs),
 }
 
 /// Output file kind, from the extension.
@@ -122,6 +125,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         Some("resources") => return crate::resources::parse(it.as_slice()).map(Command::Resources),
         Some("grafana") => return crate::grafana::parse(it.as_slice()).map(Command::Grafana),
         Some("report") => return crate::report::parse(it.as_slice()).map(Command::Report),
+        Some("watch") => return crate::watch::parse(it.as_slice()).map(Command::Watch),
         Some(other) => {
             return Err(format!(
                 "unknown command `{other}` (the commands are `demo`, `resources`, `grafana` and `report`)"

@@ -10,10 +10,14 @@
 
 mod alerts;
 mod args;
+mod fetch;
 mod grafana;
 mod report;
 mod resources;
+mod screen;
+mod stats;
 mod view;
+mod watch;
 mod workload;
 
 use std::io::IsTerminal as _;
@@ -35,6 +39,13 @@ use workload::{Fault, Live, Metrics, Noop, Worker};
 
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().map(String::as_str) == Some("overhead-probe") {
+        if let Err(e) = overhead_probe(&argv[1..]) {
+            eprintln!("error: {e:#}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let demo = match args::parse(&argv) {
         Ok(Command::Help) => {
             print!("{}", args::USAGE);
@@ -44,6 +55,7 @@ fn main() {
         Ok(Command::Resources(r)) => return resources::main(r),
         Ok(Command::Grafana(g)) => return grafana::main(g),
         Ok(Command::Report(r)) => return report::main(r),
+        Ok(Command::Watch(w)) => return watch::main(w),
         Err(e) => {
             eprintln!("error: {e}\n\n{}", args::USAGE);
             std::process::exit(2);
@@ -55,35 +67,36 @@ fn main() {
     }
 }
 
-/// The overhead measurement's result.
+/// The overhead measurement's result: paired rounds of the same requests without and with
+/// instrumentation, on one thread.
 pub struct Overhead {
     /// Requests per timed round.
     pub requests: u64,
+    /// Pairs of rounds.
+    pub pairs: usize,
     /// Median ns per request without instrumentation.
     pub plain_ns: f64,
-    /// Median ns per request with instrumentation.
-    pub instrumented_ns: f64,
+    /// Median over the pairs of (instrumented − plain) ns per request: the point estimate.
+    pub extra_ns: f64,
+    /// 95% confidence interval of `extra_ns` (percentile bootstrap over the pairs' differences).
+    pub extra_ci_ns: (f64, f64),
     /// Recording calls per instrumented request, counted by the engine itself.
     pub records_per_request: f64,
-    /// Run-to-run noise: half the interquartile range of the uninstrumented rounds, in ns per
-    /// request. An overhead smaller than this is not distinguishable from zero.
-    pub noise_ns: f64,
-    /// Timed rounds of each kind.
-    pub rounds: usize,
 }
 
 impl Overhead {
-    /// Extra ns per request.
-    pub fn ns_per_request(&self) -> f64 {
-        self.instrumented_ns - self.plain_ns
+    /// Extra time as a percentage of the uninstrumented time.
+    pub fn percent(&self) -> f64 {
+        100.0 * self.extra_ns / self.plain_ns
+    }
+    /// The confidence interval as percentages of the uninstrumented time.
+    pub fn percent_ci(&self) -> (f64, f64) {
+        let p = |ns: f64| 100.0 * ns / self.plain_ns;
+        (p(self.extra_ci_ns.0), p(self.extra_ci_ns.1))
     }
     /// Extra ns per recording call (clock reads for the latency histograms included).
     pub fn ns_per_record(&self) -> f64 {
-        self.ns_per_request() / self.records_per_request.max(1.0)
-    }
-    /// Extra time as a percentage of the uninstrumented time.
-    pub fn percent(&self) -> f64 {
-        100.0 * self.ns_per_request() / self.plain_ns
+        self.extra_ns / self.records_per_request.max(1.0)
     }
 }
 
@@ -159,7 +172,8 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
         server.as_ref().map(MetricsServer::local_addr),
         metrics.clone(),
         alerts.clone(),
-    );
+    )
+    .context("setting up the terminal")?;
     let sampling = if config.resources.enabled {
         Some(resources.start().context("starting the resource monitor")?)
     } else {
@@ -204,7 +218,10 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
         .collect::<anyhow::Result<_>>()?;
     let begin = Instant::now();
     let deadline = begin + plan.total();
-    let mut next_refresh = begin + Duration::from_secs(1);
+    // Every 100 ms: a frame when a new snapshot is published (so each appears once, promptly)
+    // and at least every second on the terminal (the age and the phase's time left move on).
+    let mut next_frame = begin;
+    let mut shown = None;
     let mut phase = Phase::Normal;
     loop {
         let now = Instant::now();
@@ -215,20 +232,24 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
             fault.store(phase.fault() as u8, Ordering::Relaxed);
             view.phase(phase, plan.left_in_phase(elapsed), elapsed);
         }
-        if now >= next_refresh || now >= deadline {
-            view.refresh(&engine.snapshot(), elapsed);
-            next_refresh += Duration::from_secs(1);
+        let snapshot = engine.snapshot();
+        if shown != Some(snapshot.sequence()) || now >= next_frame || now >= deadline {
+            view.refresh(&snapshot, elapsed);
+            shown = Some(snapshot.sequence());
+            next_frame = now + Duration::from_secs(1);
         }
         if now >= deadline {
             break;
         }
-        let wake = next_refresh
+        let wake = (now + Duration::from_millis(100))
             .min(deadline)
             .min(now + plan.left_in_phase(elapsed));
-        std::thread::sleep(
+        if view.wait(
             wake.saturating_duration_since(now)
                 .max(Duration::from_millis(1)),
-        );
+        ) {
+            break;
+        }
     }
     stop.store(true, Ordering::Relaxed);
     let mut checksum = 0u64;
@@ -236,6 +257,8 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
         checksum ^= w.join().map_err(|_| anyhow::anyhow!("a worker panicked"))?;
     }
     let main_elapsed = begin.elapsed();
+    // The workload's own figures, before the overhead rounds add their requests.
+    let workload = engine.flush();
     // The overhead measurement runs on a quiet machine: no sampling, no rule evaluation.
     drop(evaluating);
     drop(sampling);
@@ -245,10 +268,10 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
     let budget = (demo.duration / 4).clamp(Duration::from_millis(300), Duration::from_secs(3));
     let overhead = measure_overhead(&engine, &metrics, demo.seed, budget, &mut checksum);
     metrics.overhead_ratio.set(overhead.percent() / 100.0);
-    metrics.overhead_per_request.set(overhead.ns_per_request());
+    metrics.overhead_per_request.set(overhead.extra_ns);
 
     let snapshot = engine.flush();
-    view.summary(&snapshot, main_elapsed, demo.threads, &overhead);
+    view.summary(&workload, main_elapsed, demo.threads, &overhead);
     view.alerts_summary(resources.latest().as_ref());
     std::hint::black_box(checksum);
 
@@ -284,8 +307,9 @@ fn write_rules(path: &Path, snapshot: &Snapshot) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
-/// Times rounds of the same requests with [`Noop`] and [`Live`], alternating so that machine
-/// noise hits both alike, and returns the median per-request times.
+/// Times pairs of rounds of the same requests with [`Noop`] and [`Live`], the order within a
+/// pair alternating so that drifts in machine speed hit both alike, and returns the median
+/// paired difference with a bootstrap confidence interval.
 fn measure_overhead(
     engine: &Engine,
     metrics: &Metrics,
@@ -293,8 +317,8 @@ fn measure_overhead(
     budget: Duration,
     checksum: &mut u64,
 ) -> Overhead {
-    const ROUNDS: usize = 9;
-    // Calibrate: how many requests fit in one round (budget split over 2 * ROUNDS rounds).
+    const PAIRS: usize = 21;
+    // Calibrate: how many requests fit in one round (budget split over 2 * PAIRS rounds).
     let mut probe = Worker::new(seed);
     let t = Instant::now();
     let mut calibrate = 0u64;
@@ -303,14 +327,14 @@ fn measure_overhead(
         calibrate += 1;
     }
     let per_request = t.elapsed().as_secs_f64() / calibrate as f64;
-    let requests = ((budget.as_secs_f64() / (2 * ROUNDS) as f64 / per_request) as u64).max(1000);
+    let requests = ((budget.as_secs_f64() / (2 * PAIRS) as f64 / per_request) as u64).max(200);
 
     let recorder = engine.local_recorder();
     let live = Live::new(&recorder, metrics, engine.clock());
-    let mut plain = Vec::with_capacity(ROUNDS);
-    let mut instrumented = Vec::with_capacity(ROUNDS);
-    for round in 0..ROUNDS {
-        let round_seed = seed ^ ((round as u64 + 1) * 0x1000_0001);
+    let mut plain = Vec::with_capacity(PAIRS);
+    let mut diffs = Vec::with_capacity(PAIRS);
+    for pair in 0..PAIRS {
+        let round_seed = seed ^ ((pair as u64 + 1) * 0x1000_0001);
         let time = |run: &mut dyn FnMut(&mut Worker)| {
             let mut worker = Worker::new(round_seed);
             let t = Instant::now();
@@ -320,25 +344,73 @@ fn measure_overhead(
             let ns = t.elapsed().as_nanos() as f64 / requests as f64;
             (ns, worker.checksum)
         };
-        let (p, c1) = time(&mut |w| w.request(&Noop));
-        let (i, c2) = time(&mut |w| w.request(&live));
+        let ((p, c1), (i, c2)) = if pair % 2 == 0 {
+            let p = time(&mut |w| w.request(&Noop));
+            (p, time(&mut |w| w.request(&live)))
+        } else {
+            let i = time(&mut |w| w.request(&live));
+            (time(&mut |w| w.request(&Noop)), i)
+        };
         plain.push(p);
-        instrumented.push(i);
+        diffs.push(i - p);
         *checksum ^= c1 ^ c2;
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    plain.sort_by(f64::total_cmp);
-    let noise_ns = (plain[plain.len() * 3 / 4] - plain[plain.len() / 4]) / 2.0;
     let calls = live.calls();
     Overhead {
         requests,
-        plain_ns: median(&mut plain),
-        instrumented_ns: median(&mut instrumented),
-        records_per_request: calls as f64 / (ROUNDS as u64 * requests) as f64,
-        noise_ns,
-        rounds: ROUNDS,
+        pairs: PAIRS,
+        plain_ns: stats::median(&plain),
+        extra_ns: stats::median(&diffs),
+        extra_ci_ns: stats::bootstrap_median_ci(&diffs, 0.95, 10_000, seed),
+        records_per_request: calls as f64 / (PAIRS as u64 * requests) as f64,
+    }
+}
+
+/// `tachymeter overhead-probe <plain|live> N` (undocumented, for
+/// `benches/scripts/demo-instructions.sh`): runs N of the demo's requests on one thread
+/// without or with instrumentation, inside [`probe_plain`] or [`probe_live`], so that
+/// callgrind can count the instructions of exactly that loop.
+fn overhead_probe(args: &[String]) -> anyhow::Result<()> {
+    let (Some(mode), Some(n)) = (args.first(), args.get(1)) else {
+        anyhow::bail!("usage: tachymeter overhead-probe <plain|live> N");
+    };
+    let n: u64 = n.parse().context("N")?;
+    let engine = Arc::new(Engine::builder().background(false).build()?);
+    let metrics = Metrics::register(&engine)?;
+    let recorder = engine.local_recorder();
+    let live = Live::new(&recorder, &metrics, engine.clock());
+    let mut worker = Worker::new(1);
+    // Warm up (first-touch work: thread slots, cache fills) outside the counted loop.
+    for _ in 0..1000 {
+        worker.request(&live);
+    }
+    let calls_before = live.calls();
+    match mode.as_str() {
+        "plain" => probe_plain(&mut worker, n),
+        "live" => probe_live(&mut worker, &live, n),
+        other => anyhow::bail!("overhead-probe: unknown mode `{other}`"),
+    }
+    let records = live.calls() - calls_before;
+    println!(
+        "requests={n} records={records} records_per_request={:.3} checksum={}",
+        records as f64 / n as f64,
+        worker.checksum
+    );
+    Ok(())
+}
+
+/// N uninstrumented requests (callgrind counts this function).
+#[inline(never)]
+fn probe_plain(worker: &mut Worker, n: u64) {
+    for _ in 0..n {
+        worker.request(&Noop);
+    }
+}
+
+/// N instrumented requests (callgrind counts this function).
+#[inline(never)]
+fn probe_live(worker: &mut Worker, live: &Live<'_>, n: u64) {
+    for _ in 0..n {
+        worker.request(live);
     }
 }

@@ -2,12 +2,10 @@
 //! from a file or from a running demo's `/snapshot.json`; and the demo's `--report FILE.html`,
 //! a report of the live engine with its history and monitors.
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use tachymeter::Engine;
 use tachymeter_export::SnapshotDoc;
 use tachymeter_report::report::PerformanceReport;
@@ -96,7 +94,8 @@ pub fn main(args: ReportArgs) {
 
 fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let text = if args.input.starts_with("http://") {
-        fetch(&args.input)?
+        let url = crate::fetch::snapshot_url(&args.input)?;
+        crate::fetch::get(&url, Duration::from_secs(30))?
     } else {
         std::fs::read_to_string(&args.input).with_context(|| format!("reading {}", args.input))?
     };
@@ -130,54 +129,6 @@ fn write(
         println!("wrote report to {}", path.display());
     }
     Ok(())
-}
-
-/// `GET` of a plain-HTTP URL (`http://HOST:PORT[/path]`; no path: `/snapshot.json`), with
-/// `Connection: close`; the body of a 200 response.
-fn fetch(url: &str) -> anyhow::Result<String> {
-    let rest = url.trim_start_matches("http://");
-    let (host, path) = match rest.find('/') {
-        Some(i) if &rest[i..] != "/" => (&rest[..i], &rest[i..]),
-        Some(i) => (&rest[..i], "/snapshot.json"),
-        None => (rest, "/snapshot.json"),
-    };
-    let mut s = TcpStream::connect(host).with_context(|| format!("connecting to {host}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).context("reading the response")?;
-    let raw = String::from_utf8(raw).context("the response is not UTF-8")?;
-    let Some((head, body)) = raw.split_once("\r\n\r\n") else {
-        bail!("{url}: not an HTTP response");
-    };
-    let status = head.lines().next().unwrap_or("");
-    if status.split_whitespace().nth(1) != Some("200") {
-        bail!("{url}: {status}");
-    }
-    if head.lines().any(|l| {
-        l.to_ascii_lowercase()
-            .starts_with("transfer-encoding: chunked")
-    }) {
-        return Ok(dechunk(body));
-    }
-    Ok(body.to_string())
-}
-
-/// Joins the chunks of a chunked body.
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let n = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        body = rest[n..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 /// The demo's `--report FILE.html`: a report of the live engine over the run (its history,
@@ -220,10 +171,5 @@ mod tests {
         assert!(parse(&args(&["--html", "r.html"])).is_err());
         assert!(parse(&args(&["--input", "x.json"])).is_err());
         assert!(parse(&args(&["--input", "x.json", "--bogus"])).is_err());
-    }
-
-    #[test]
-    fn dechunks() {
-        assert_eq!(dechunk("3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"), "abcde");
     }
 }

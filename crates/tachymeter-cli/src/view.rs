@@ -1,24 +1,30 @@
-//! The live view (plain ANSI redraw, or one line per refresh) and the final summary.
+//! The live view (whole frames on the terminal through [`Screen`], or one line per new
+//! snapshot) and the final summary.
 
-use std::io::Write as _;
+use std::io::{Stdout, Write as _};
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+use ratatui::backend::CrosstermBackend;
 
 use tachymeter::{HistogramData, HistogramSnapshot, MetricValue, Snapshot};
 use tachymeter_monitor::alerting::{AlertManager, EventKind, Severity};
 use tachymeter_monitor::ResourceSnapshot;
 
 use crate::alerts::{self, Phase};
+use crate::screen::Screen;
 use crate::workload::{ErrorKind, Metrics, Stage, INSTANCE};
 use crate::Overhead;
 use std::sync::Arc;
 
 /// Renders snapshots to stdout.
 pub struct View {
-    tui: bool,
+    /// The terminal while the live view is up (`None`: plain lines).
+    screen: Option<Screen<CrosstermBackend<Stdout>>>,
     threads: usize,
     addr: Option<SocketAddr>,
-    drawn: bool,
+    /// The sequence of the last snapshot shown (plain mode prints each snapshot once).
+    shown: Option<u64>,
     /// The monitors the workload records into (their statistics are read from snapshots).
     metrics: Arc<Metrics>,
     /// The demo's rules and their events.
@@ -28,9 +34,6 @@ pub struct View {
     /// The phase now and when it ends (time since the start).
     phase: (Phase, Option<Duration>),
 }
-
-/// Longest alerts line of the live view (the "Newcomer" limit).
-const MAX_LINE: usize = 80;
 
 fn counter(snapshot: &Snapshot, name: &str, labels: &[(&str, &str)]) -> (u128, f64) {
     match snapshot.get(name, labels).map(|m| &m.value) {
@@ -68,14 +71,6 @@ fn requests(snapshot: &Snapshot, metrics: &Metrics) -> (u128, f64) {
         u128::from(stats.total_requests) + invalid,
         recent + invalid_rate,
     )
-}
-
-/// `line` cut to `max` characters, the last one `…` when cut.
-fn truncate(line: String, max: usize) -> String {
-    if line.chars().count() <= max {
-        return line;
-    }
-    line.chars().take(max - 1).chain(['…']).collect()
 }
 
 /// One line per alert episode of `history`: `DecodeErrors critical: fired at 11.2s (24.9%),
@@ -156,11 +151,15 @@ fn lines(
         error_rate += r;
         by_kind.push(format!("{}={n}", kind.name()));
     }
+    let age = SystemTime::now()
+        .duration_since(snapshot.time())
+        .unwrap_or_default();
     let mut out = vec![
         format!(
-            "tachymeter demo  {:>5.1}s  threads {threads}  snapshot #{}  {}",
+            "tachymeter demo  {:>5.1}s  threads {threads}  snapshot #{} ({:.1}s old)  {}",
             elapsed.as_secs_f64(),
             snapshot.sequence(),
+            age.as_secs_f64(),
             addr.map_or_else(
                 || "metrics off".to_owned(),
                 |a| format!("http://{a}/metrics")
@@ -211,34 +210,56 @@ fn stage_rows(snapshot: &Snapshot, pick: fn(&HistogramSnapshot) -> &HistogramDat
 }
 
 impl View {
-    /// A view; `tui` redraws in place with ANSI escapes, otherwise one line per refresh.
+    /// A view; `tui` draws whole frames on the terminal (alternate screen) until
+    /// [`end_live`](Self::end_live), otherwise one line per new snapshot.
+    ///
+    /// # Errors
+    /// The terminal could not be set up.
     pub fn new(
         tui: bool,
         threads: usize,
         addr: Option<SocketAddr>,
         metrics: Arc<Metrics>,
         alerts: AlertManager,
-    ) -> View {
+    ) -> std::io::Result<View> {
         if let Some(addr) = addr {
             println!("serving http://{addr}/metrics (also /snapshot.json, /healthz)");
         }
-        View {
-            tui,
+        Ok(View {
+            screen: if tui { Some(Screen::stdout()?) } else { None },
             threads,
             addr,
-            drawn: false,
+            shown: None,
             metrics,
             alerts,
             printed: 0,
             phase: (Phase::Normal, None),
+        })
+    }
+
+    /// Waits up to `timeout`; `true` when the user asked to quit the live view (`q`, `Esc`,
+    /// Ctrl-C on the terminal).
+    pub fn wait(&mut self, timeout: Duration) -> bool {
+        match self.screen.as_mut() {
+            Some(s) => s.wait(timeout).unwrap_or(false),
+            None => {
+                std::thread::sleep(timeout);
+                false
+            }
         }
+    }
+
+    /// Ends the live view: restores the terminal (its last frame goes with the alternate
+    /// screen); what follows is printed as plain lines.
+    pub fn end_live(&mut self) {
+        self.screen = None;
     }
 
     /// A new phase began at `elapsed`, lasting `left`: a line in plain mode, the phase line of
     /// the live view otherwise.
     pub fn phase(&mut self, phase: Phase, left: Duration, elapsed: Duration) {
         self.phase = (phase, Some(elapsed + left));
-        if !self.tui {
+        if self.screen.is_none() {
             println!(
                 "phase: {} for {:.1}s at t={:.1}s",
                 phase.describe(),
@@ -248,7 +269,7 @@ impl View {
         }
     }
 
-    /// The live view's phase and active-alerts lines, at most [`MAX_LINE`] columns each.
+    /// The live view's phase and active-alerts lines.
     fn alert_lines(&self, elapsed: Duration) -> [String; 2] {
         let (phase, end) = self.phase;
         let left = end.map_or_else(String::new, |end| {
@@ -274,49 +295,53 @@ impl View {
             format!("phase     {}{left}", phase.describe()),
             format!("alerts    {active}"),
         ]
-        .map(|l| truncate(l, MAX_LINE))
     }
 
-    /// Shows `snapshot`.
+    /// Shows `snapshot`: a new frame on the terminal (also for the same snapshot: the age
+    /// and the phase's time left move on), or, in plain mode, one line per new snapshot.
     pub fn refresh(&mut self, snapshot: &Snapshot, elapsed: Duration) {
-        let mut stdout = std::io::stdout().lock();
-        if self.tui {
+        if self.screen.is_some() {
             let mut text = lines(snapshot, &self.metrics, elapsed, self.threads, self.addr);
             text.extend(self.alert_lines(elapsed));
-            if self.drawn {
-                // Cursor up over the previous frame, then overwrite each line.
-                let _ = write!(stdout, "\x1b[{}A", text.len());
+            text.push(String::new());
+            text.push("q: end the workload early and print the summary".to_owned());
+            let drawn = self.screen.as_mut().map(|s| s.draw(&text));
+            if let Some(Err(e)) = drawn {
+                self.screen = None;
+                eprintln!("live view disabled: {e}");
             }
-            for line in text {
-                let _ = writeln!(stdout, "\r{line}\x1b[K");
-            }
-            self.drawn = true;
-        } else {
-            let (requests, rate) = requests(snapshot, &self.metrics);
-            let p99 = |stage: Stage| match snapshot
-                .get(
-                    "profile_wall_time",
-                    &[("instance", INSTANCE), ("operation", stage.name())],
-                )
-                .map(|m| &m.value)
-            {
-                Some(MetricValue::Histogram(h)) => micros(h.interval.p99()),
-                _ => "-".to_owned(),
-            };
-            let _ = writeln!(
-                stdout,
-                "t={:.1}s requests={requests} rate={rate:.0}/s p99_us: preprocess={} inference={} serialize={}",
-                elapsed.as_secs_f64(),
-                p99(Stage::Preprocess),
-                p99(Stage::Inference),
-                p99(Stage::Serialize),
-            );
-            let history = self.alerts.history();
-            for e in history.iter().skip(self.printed) {
-                let _ = writeln!(stdout, "{}", alerts::event_line(e));
-            }
-            self.printed = self.printed.max(history.len());
+            return;
         }
+        if self.shown == Some(snapshot.sequence()) {
+            return;
+        }
+        self.shown = Some(snapshot.sequence());
+        let mut stdout = std::io::stdout().lock();
+        let (requests, rate) = requests(snapshot, &self.metrics);
+        let p99 = |stage: Stage| match snapshot
+            .get(
+                "profile_wall_time",
+                &[("instance", INSTANCE), ("operation", stage.name())],
+            )
+            .map(|m| &m.value)
+        {
+            Some(MetricValue::Histogram(h)) => micros(h.interval.p99()),
+            _ => "-".to_owned(),
+        };
+        let _ = writeln!(
+            stdout,
+            "t={:.1}s snapshot=#{} requests={requests} rate={rate:.0}/s p99_us: preprocess={} inference={} serialize={}",
+            elapsed.as_secs_f64(),
+            snapshot.sequence(),
+            p99(Stage::Preprocess),
+            p99(Stage::Inference),
+            p99(Stage::Serialize),
+        );
+        let history = self.alerts.history();
+        for e in history.iter().skip(self.printed) {
+            let _ = writeln!(stdout, "{}", alerts::event_line(e));
+        }
+        self.printed = self.printed.max(history.len());
         let _ = stdout.flush();
     }
 
@@ -359,10 +384,10 @@ impl View {
         }
     }
 
-    /// A status line.
+    /// A status line (ends the live view).
     pub fn note(&mut self, text: &str) {
+        self.end_live();
         println!("{text}");
-        self.drawn = false;
     }
 
     /// The final summary.
@@ -373,17 +398,34 @@ impl View {
         threads: usize,
         overhead: &Overhead,
     ) {
+        // Whole-run figures of the workload alone (`snapshot` was taken before the overhead
+        // rounds), so no per-interval rate appears here.
         let (requests, _) = requests(snapshot, &self.metrics);
+        let secs = elapsed.as_secs_f64();
         println!("\n=== summary ===");
         println!(
-            "workload: {requests} requests in {:.2}s on {threads} threads = {:.0} req/s (includes the overhead runs' requests)",
-            elapsed.as_secs_f64(),
-            requests as f64 / elapsed.as_secs_f64()
+            "workload: {requests} requests in {secs:.2}s on {threads} threads = {:.0} req/s",
+            requests as f64 / secs
         );
-        let mut text = lines(snapshot, &self.metrics, elapsed, threads, self.addr);
-        text.drain(..1);
-        // The quantile table above is per interval; add whole-run quantiles.
-        println!("{}", text[..3].join("\n"));
+        let mut errors = 0;
+        let mut by_kind = Vec::new();
+        for kind in ErrorKind::ALL {
+            let (n, _) = monitor_counter(snapshot, "inference_errors_total", Some(kind.name()));
+            errors += n;
+            by_kind.push(format!("{}={n}", kind.name()));
+        }
+        println!(
+            "errors:   {errors} = {} of requests ({})",
+            percent(errors as f64, requests as f64),
+            by_kind.join(" ")
+        );
+        let (hits, _) = monitor_counter(snapshot, "inference_cache_hits_total", None);
+        let (misses, _) = monitor_counter(snapshot, "inference_cache_misses_total", None);
+        println!(
+            "cache:    {hits} hits of {} lookups = {}",
+            hits + misses,
+            percent(hits as f64, (hits + misses) as f64)
+        );
         println!(
             "{:<12} {:>10} {:>10} {:>10} {:>10}   (µs, whole run)",
             "stage", "count", "p50", "p95", "p99"
@@ -412,17 +454,17 @@ impl View {
             .map(|(stage, share)| format!("{stage} {:.0}%", share * 100.0))
             .collect();
         println!("time by stage (profiler): {}", breakdown.join(", "));
+        let (lo, hi) = overhead.percent_ci();
         println!(
-            "instrumentation overhead: {:+.2}% ({:+.1} ns per request = {:+.2} ns per record at {:.1} records per request; run-to-run noise ±{:.1} ns per request; {:.0} ns plain vs {:.0} ns instrumented, medians of {} alternating rounds of {} requests, 1 thread)",
+            "instrumentation overhead: {:+.1}% (95% CI {lo:+.1}…{hi:+.1}%) = {:+.1} ns per request, {:+.2} ns per record at {:.1} records per request",
             overhead.percent(),
-            overhead.ns_per_request(),
+            overhead.extra_ns,
             overhead.ns_per_record(),
             overhead.records_per_request,
-            overhead.noise_ns,
-            overhead.plain_ns,
-            overhead.instrumented_ns,
-            overhead.rounds,
-            overhead.requests
+        );
+        println!(
+            "  (1 thread; median of {} paired rounds of {} requests, plain {:.0} ns per request; the interval is a bootstrap over the pairs: run-to-run noise on a shared machine)",
+            overhead.pairs, overhead.requests, overhead.plain_ns
         );
     }
 }

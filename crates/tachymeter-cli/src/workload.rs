@@ -151,8 +151,7 @@ pub struct Metrics {
 
 impl Metrics {
     /// Builds the monitors on `engine` (instance [`INSTANCE`]) and registers the rest, with
-    /// the default configuration (the tests' shorthand).
-    #[cfg(test)]
+    /// the default configuration.
     pub fn register(engine: &Arc<Engine>) -> Result<Metrics, RegisterError> {
         Self::register_with(
             engine,
