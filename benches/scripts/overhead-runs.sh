@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs the demo RUNS times (default 10) and checks its overhead figure against itself: every
+# run's 95% confidence interval should contain the median of the RUNS point estimates. Prints
+# one line per run and the verdict. Use it to judge the demo's "instrumentation overhead" line
+# on a given machine (README "Overhead").
+#
+#   benches/scripts/overhead-runs.sh [RUNS] [DEMO_ARGS...]     # default: 10 --duration 5s
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+RUNS="${1:-10}"; shift || true
+ARGS=("$@"); [ ${#ARGS[@]} -gt 0 ] || ARGS=(--duration 5s)
+(cd "$ROOT" && cargo build --quiet --release -p tachymeter-cli --bin tachymeter)
+BIN="$TARGET_DIR/release/tachymeter"
+OUT="$(mktemp)"; trap 'rm -f "$OUT"' EXIT
+for i in $(seq 1 "$RUNS"); do
+    line="$("$BIN" demo --fault off --listen off --no-tui --seed "$i" "${ARGS[@]}" | grep '^instrumentation overhead:')"
+    # "instrumentation overhead: +1.2% (95% CI -0.4…+2.9%) = ..."
+    echo "$line" | sed -E 's/^instrumentation overhead: ([-+0-9.]+)% \(95% CI ([-+0-9.]+)…([-+0-9.]+)%\).* = ([-+0-9.]+) ns per request.*/\1 \2 \3 \4/' >>"$OUT"
+    echo "run $i: ${line#instrumentation overhead: }"
+done
+awk '{ p[NR] = $1; lo[NR] = $2; hi[NR] = $3 }
+END {
+    n = asort(p, s); med = (n % 2) ? s[(n + 1) / 2] : (s[n / 2] + s[n / 2 + 1]) / 2
+    inside = 0
+    for (i = 1; i <= NR; i++) if (lo[i] <= med && med <= hi[i]) inside++
+    printf "median of the %d point estimates: %+.2f%%; %d of %d intervals contain it\n", n, med, inside, NR
+    exit (inside == NR) ? 0 : 1
+}' "$OUT"
