@@ -2,7 +2,18 @@
 //! (see [`workload`]) with a resource monitor and alert rules, then a fault phase that makes
 //! the alerts fire and resolve (see [`alerts`]), shows a live view refreshed every second,
 //! serves `/metrics`, and ends with a summary that includes the alerts and the measured cost
-//! of the instrumentation itself.
+//! of the instrumentation itself. `tachymeter watch http://HOST:PORT` shows the same kind of
+//! live view for any process serving tachymeter's `/snapshot.json` (see [`watch`]).
+//!
+//! The live view draws whole frames through ratatui ([`screen`]): every line fitted to the
+//! terminal, the snapshot's age in the header, each published snapshot shown once.
+//!
+//! The overhead figure: 21 pairs of rounds of the same requests (same seed) run without and
+//! with instrumentation on one thread, the order within a pair alternating; the point
+//! estimate is the median paired difference, and its 95% interval a percentile bootstrap
+//! over the pairs ([`stats`]). `benches/scripts/overhead-runs.sh` checks repeated runs against
+//! each other; `benches/scripts/demo-instructions.sh` gives the stable figure, the extra
+//! instructions per request under callgrind (gated in CI).
 //!
 //! Sits on top of the engine (`tachymeter`), the monitors (`tachymeter-monitor`) and the
 //! exporters (`tachymeter-export`); nothing depends on it.
