@@ -75,12 +75,18 @@ fn readme_links_resolve() {
         link_targets(&readme)
     );
     let broken = broken_links(&readme, &root);
-    assert!(broken.is_empty(), "README.md links to missing files: {broken:?}");
+    assert!(
+        broken.is_empty(),
+        "README.md links to missing files: {broken:?}"
+    );
     // The READMEs it sends readers to.
     for other in ["benches/README.md", "crates/tachymeter-cli/README.md"] {
         let path = root.join(other);
         let broken = broken_links(&read(&path), path.parent().unwrap());
-        assert!(broken.is_empty(), "{other} links to missing files: {broken:?}");
+        assert!(
+            broken.is_empty(),
+            "{other} links to missing files: {broken:?}"
+        );
     }
 }
 
