@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the loom models (loom-tests/tests/models.rs) over the real engine source.
-# Budget: ~2 min build + < 3 min models on 2 cores (measured: see README "How we know it is correct").
+# Budget: ~2 min build + < 3 min models on 2 cores (measured: see tachymeter::docs::verification,
+# crates/tachymeter/src/docs/verification.md, "Loom models").
 # Only this crate is built with --cfg loom (into its own target dir, so the normal build's
 # artifacts are not invalidated).
 set -euo pipefail

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The heavy peer comparison, on demand: runs the `compare` bench with short criterion settings,
-# runs the `memory` binary, and writes benches/RESULTS.md and the generated section of the
-# top-level README.md through scripts/report.py (python3, stdlib only). Both are generated,
-# never edited by hand.
+# runs the `memory` binary, and writes benches/RESULTS.md through scripts/report.py (python3,
+# stdlib only): generated, never edited by hand, stamped with the commit measured
+# (`git rev-parse --short HEAD`, `-dirty` when tracked files had uncommitted changes at the
+# start of the run) and the date. How to read it: benches/README.md.
 #
 # Wall time on 2 shared cores: ~100 benchmarks × (warm-up + measurement + analysis) plus the
 # flush grid: measured 250-285 s after the build (the first build of the peers takes a few more
@@ -27,6 +28,13 @@ SETTINGS="--warm-up-time $WARMUP --measurement-time $MEASURE --sample-size $SAMP
 cd "$ROOT"
 command -v python3 >/dev/null 2>&1 || { echo "compare.sh: python3 is required for the report" >&2; exit 2; }
 
+# The stamp is taken before the build, so it names the sources that were built and measured.
+COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no-commit")"
+if [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+    COMMIT="$COMMIT-dirty"
+fi
+DATE="$(date -u '+%Y-%m-%d %H:%M UTC')"
+
 # Build first so that the start stamp excludes compile time and a build failure stops early.
 cargo bench --quiet -p tachymeter-benches --bench compare --no-run
 cargo build --quiet --release -p tachymeter-benches --bin memory
@@ -50,6 +58,7 @@ python3 "$ROOT/benches/scripts/report.py" \
     --lock "$ROOT/Cargo.lock" \
     --settings "$SETTINGS${FILTER:+, filter '$FILTER'}" \
     --stats "$STATS" \
-    --out "$ROOT/benches/RESULTS.md" \
-    --readme "$ROOT/README.md"
+    --commit "$COMMIT" \
+    --date "$DATE" \
+    --out "$ROOT/benches/RESULTS.md"
 echo "compare.sh: done in $(($(date +%s) - START)) s"

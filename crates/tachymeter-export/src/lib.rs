@@ -39,6 +39,9 @@
 //! assert!(om.ends_with("# EOF\n"));
 //! ```
 //!
+//! The guide to the endpoint, its limits and the formats is [`docs::guide`]; the cost per
+//! series at fleet scale is in [`docs::fleet`].
+//!
 //! Serving (see [`MetricsServer`]):
 //!
 //! ```no_run
@@ -55,6 +58,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod docs;
 mod family;
 #[cfg(any(fuzzing, test))]
 pub mod fuzz;

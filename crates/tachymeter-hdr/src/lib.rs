@@ -48,6 +48,8 @@
 //! correction applies to the written log only, never to the engine. The added values start
 //! from the bucket's midpoint, so each carries the absolute error of the value it derives from
 //! (at most the bound times `v`, a larger share of the smaller added values).
+//!
+//! `tests/log.rs` reads the log back with the `hdrhistogram` crate's own reader and checks it.
 #![forbid(unsafe_code)]
 
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};

@@ -22,7 +22,8 @@
 //! `get_resource_monitor()`; GPUs with the feature `gpu`) so far; the other monitors of the
 //! seeds are not implemented yet. [`alerting`] holds the general alerting engine (rules,
 //! handlers, the Prometheus rules export); [`config`] sets up the engine, the monitors and the
-//! alert rules from code, a TOML file and environment variables.
+//! alert rules from code, a TOML file and environment variables. The guide to all of them, with
+//! an example each, is [`docs::guide`].
 //!
 //! ```
 //! use std::time::Duration;
@@ -56,6 +57,7 @@ mod cache;
 mod cached;
 pub mod config;
 mod custom;
+pub mod docs;
 mod elapsed;
 mod endpoint;
 mod format;

@@ -79,6 +79,15 @@
 //! Dropping the guard exports once more, then the sender drains the queue, retrying until
 //! `shutdown_timeout`; both threads are joined before `drop` returns. The HTTP client is a
 //! small one on `std::net::TcpStream` (see [`StartError::UnsupportedScheme`] for `https`).
+//!
+//! # How it is tested
+//!
+//! `tests/otlp.rs` decodes the bodies with the Python `opentelemetry-proto` package
+//! (`.ci/install-python-otlp.sh` makes `.venv-otlp`; the tests skip with a notice without it)
+//! and checks names, units, counts, sums, scales and buckets, delta points tiling time (delta
+//! points come from consecutive snapshots, whatever the engine's interval), and quantiles of
+//! two engines' histograms merged by bucket index against an exact oracle; receivers that
+//! answer 503 then 200, 400, refuse, or never answer check retries, timeouts and queue drops.
 #![forbid(unsafe_code)]
 
 pub mod encode;

@@ -10,8 +10,10 @@
 //! - [`grafana`]: a Grafana dashboard generated from a snapshot's metrics.
 //! - [`report`]: performance reports over a range, a session or a snapshot document, their
 //!   comparison, dashboard data, and exports to JSON (schema documented), CSV and HTML.
+//! - [`docs::guide`]: the guide to all three, with examples and the CLI commands.
 #![forbid(unsafe_code)]
 
 pub mod analysis;
+pub mod docs;
 pub mod grafana;
 pub mod report;

@@ -98,8 +98,14 @@
 //! histogram records at close. The timing state lives in the span's registry extensions, and
 //! `tracing_subscriber` boxes every extension value: that is **one allocation per timed span**,
 //! which the layer cannot avoid through the `Extensions` API (`tests/layer.rs` checks it is
-//! exactly one). Spans the layer does not time cost nothing in it. Measured by
-//! `cargo bench -p tachymeter-benches --bench tracing`.
+//! exactly one). Spans the layer does not time cost nothing in it.
+//!
+//! Measured with `cargo bench -p tachymeter-benches --bench tracing -- --warm-up-time 1
+//! --measurement-time 3` (one run, 1 thread, the 2 cores busy with other builds; medians per
+//! span created, entered, exited and closed): plain registry 114 ns, registry with a no-op
+//! per-layer-filtered layer 136 ns, registry with the layer timing the span 379 ns, a span the
+//! layer does not time 0.55 ns (the callsite is disabled). `tests/layer.rs` checks exact
+//! busy/idle sums under the engine's mock clock.
 #![forbid(unsafe_code)]
 
 mod filter;

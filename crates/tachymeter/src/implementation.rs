@@ -38,12 +38,8 @@
 //!
 //! # What is approximate, and by how much
 //!
-//! - Histogram quantiles: relative error ≤ `(b−1)/(b+1)`, `b = 2^(2^−schema)` (0.54% at
-//!   schema 6). `count`, `sum`, cumulative `min`/`max` are exact.
-//! - Interval and window `min`/`max`: bucket bounds (same error bound).
-//! - `stddev`: from bucket representatives around the exact mean.
-//! - Gauges: a `set` and concurrent `add`s from other threads within one interval are ordered
-//!   set-first.
+//! See [`docs::guarantees`](crate::docs::guarantees) (quantile error bound, bucket-bound
+//! `min`/`max` of intervals and windows, `stddev` from bucket representatives, gauge ordering).
 //!
 //! # Module map
 //!

@@ -38,7 +38,9 @@
 //! println!("p50 {:?} p99 {:?} max {:?}", h.p50(), h.p99(), h.max());
 //! ```
 //!
-//! Design notes (memory layout, orderings, what loom covers) are in [`implementation`].
+//! Design notes (memory layout, orderings, what loom covers) are in [`implementation`]; the
+//! user guide, the guarantees and error bounds, the limitations, bad input, performance and
+//! verification are in [`docs`].
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -46,6 +48,7 @@ mod aggregator;
 mod clock;
 mod context;
 mod desc;
+pub mod docs;
 mod engine;
 mod family;
 #[cfg(any(fuzzing, test))]
