@@ -90,6 +90,13 @@ impl<B: Backend> Screen<B> {
         })
     }
 
+    /// The terminal's size in columns and rows (80×24 if it cannot be read).
+    pub fn size(&self) -> (u16, u16) {
+        self.terminal
+            .size()
+            .map_or((80, 24), |s| (s.width, s.height))
+    }
+
     /// Draws one frame of `lines`, fitted to the terminal's current size.
     pub fn draw(&mut self, lines: &[String]) -> io::Result<()> {
         self.terminal.draw(|frame| {

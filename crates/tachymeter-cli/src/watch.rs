@@ -102,6 +102,9 @@ pub fn main(args: WatchArgs) {
     }
 }
 
+/// Width of plain-mode frames (`--once`, `--no-tui`).
+const PLAIN_WIDTH: usize = 120;
+
 fn now_unix() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -118,7 +121,10 @@ fn run(args: &WatchArgs) -> anyhow::Result<()> {
     };
     if args.once {
         let doc = read()?;
-        println!("{}", frame(&url, Some(&doc), now_unix(), None).join("\n"));
+        println!(
+            "{}",
+            frame(&url, Some(&doc), now_unix(), None, PLAIN_WIDTH).join("\n")
+        );
         return Ok(());
     }
     let tui = !args.no_tui && std::io::stdout().is_terminal();
@@ -142,7 +148,10 @@ fn run(args: &WatchArgs) -> anyhow::Result<()> {
                 ))
             }
         };
-        let lines = frame(&url, last.as_ref(), now_unix(), status.as_deref());
+        let width = screen
+            .as_ref()
+            .map_or(PLAIN_WIDTH, |s| usize::from(s.size().0));
+        let lines = frame(&url, last.as_ref(), now_unix(), status.as_deref(), width);
         match screen.as_mut() {
             Some(s) => s.draw(&lines)?,
             None => {
@@ -202,13 +211,52 @@ pub fn quantity(v: Option<f64>, unit: &str) -> String {
     }
 }
 
-/// The frame for `doc` read from `url` (lines of any length: the screen fits them), with
+/// Width of the series column for a terminal `width` columns wide, when the numbers take
+/// `numbers` columns: the rest, at least 16.
+fn name_width(width: usize, numbers: usize) -> usize {
+    width.saturating_sub(numbers + 1).max(16)
+}
+
+fn cols(s: &str) -> usize {
+    ratatui::text::Line::raw(s).width()
+}
+
+/// `name` cut or padded to exactly `w` columns.
+fn column(name: &str, w: usize) -> String {
+    let cut = crate::screen::truncate(name, w);
+    let pad = w.saturating_sub(cols(&cut));
+    format!("{cut}{}", " ".repeat(pad))
+}
+
+/// The series `m` in at most `w` columns, keeping what tells series apart: `name{k=v,...}`
+/// if it fits, else `name{v,...}` (label values only), else that with the name cut
+/// (`profile…{demo,serialize}`), else cut at the end.
+fn series_in(m: &MetricDoc, w: usize) -> String {
+    let full = series(m);
+    if cols(&full) <= w || m.labels.is_empty() {
+        return full;
+    }
+    let values: Vec<&str> = m.labels.values().map(String::as_str).collect();
+    let labels = format!("{{{}}}", values.join(","));
+    let compact = format!("{}{labels}", m.name);
+    if cols(&compact) <= w {
+        return compact;
+    }
+    match w.checked_sub(cols(&labels)) {
+        Some(room) if room >= 5 => format!("{}{labels}", crate::screen::truncate(&m.name, room)),
+        _ => compact,
+    }
+}
+
+/// The frame for `doc` read from `url`, laid out for a terminal `width` columns wide (the
+/// series names first, cut to fit beside the numbers; the screen cuts anything longer), with
 /// `status` (the target is down) on the second line.
 pub fn frame(
     url: &str,
     doc: Option<&SnapshotDoc>,
     now_unix: f64,
     status: Option<&str>,
+    width: usize,
 ) -> Vec<String> {
     let mut out = Vec::new();
     let Some(doc) = doc else {
@@ -229,6 +277,12 @@ pub fn frame(
         out.push(s.to_owned());
     }
     let interval = doc.interval_seconds;
+    // Histogram numbers: rate, p50, p99, max (9 + 1 each) and, on terminals of 100 columns
+    // or more, the count since start (10 + 1).
+    let with_count = width >= 100;
+    let hist_name = name_width(width, 4 * 10 + if with_count { 11 } else { 0 });
+    // Counter numbers: rate and total; gauges: the value.
+    let other_name = name_width(width, 10 + 13);
     let mut hists: Vec<(f64, String)> = Vec::new();
     let mut counters: Vec<(f64, String)> = Vec::new();
     let mut gauges: Vec<String> = Vec::new();
@@ -241,24 +295,35 @@ pub fn frame(
                 } else {
                     0.0
                 };
-                hists.push((
-                    rate,
-                    format!(
-                        "{rate:>9.1} {:>9} {:>9} {:>9} {:>10}  {}",
-                        quantity(i.p50, &m.unit),
-                        quantity(i.p99, &m.unit),
-                        quantity(i.max, &m.unit),
-                        h.cumulative.count,
-                        series(m)
-                    ),
-                ));
+                let mut row = format!(
+                    "{} {rate:>9.1} {:>9} {:>9} {:>9}",
+                    column(&series_in(m, hist_name), hist_name),
+                    quantity(i.p50, &m.unit),
+                    quantity(i.p99, &m.unit),
+                    quantity(i.max, &m.unit),
+                );
+                if with_count {
+                    row.push_str(&format!(" {:>10}", h.cumulative.count));
+                }
+                hists.push((rate, row));
             }
             (KindDoc::Counter, _, Some(c), _) => {
                 let rate = c.rate.unwrap_or(0.0);
-                counters.push((rate, format!("{rate:>9.1} {:>12}  {}", c.total, series(m))));
+                counters.push((
+                    rate,
+                    format!(
+                        "{} {rate:>9.1} {:>12}",
+                        column(&series_in(m, other_name), other_name),
+                        c.total
+                    ),
+                ));
             }
             (KindDoc::Gauge, _, _, Some(v)) => {
-                gauges.push(format!("{:>12}  {}", quantity(Some(v), &m.unit), series(m)));
+                gauges.push(format!(
+                    "{} {:>12}",
+                    column(&series_in(m, other_name), other_name),
+                    quantity(Some(v), &m.unit)
+                ));
             }
             _ => {}
         }
@@ -268,18 +333,31 @@ pub fn frame(
         v.drain(..).map(|(_, l)| l).collect::<Vec<_>>()
     };
     if !hists.is_empty() {
-        out.push(format!(
-            "{:>9} {:>9} {:>9} {:>9} {:>10}  histograms (last interval; count since start)",
-            "/s", "p50", "p99", "max", "count"
-        ));
+        let mut head = format!(
+            "{} {:>9} {:>9} {:>9} {:>9}",
+            column("histograms (last interval)", hist_name),
+            "/s",
+            "p50",
+            "p99",
+            "max",
+        );
+        if with_count {
+            head.push_str(&format!(" {:>10}", "count"));
+        }
+        out.push(head);
         out.extend(busiest(&mut hists));
     }
     if !counters.is_empty() {
-        out.push(format!("{:>9} {:>12}  counters", "/s", "total"));
+        out.push(format!(
+            "{} {:>9} {:>12}",
+            column("counters", other_name),
+            "/s",
+            "total"
+        ));
         out.extend(busiest(&mut counters));
     }
     if !gauges.is_empty() {
-        out.push(format!("{:>12}  gauges", "value"));
+        out.push(format!("{} {:>12}", column("gauges", other_name), "value"));
         out.extend(gauges);
     }
     if doc.metrics.is_empty() {
@@ -313,6 +391,23 @@ mod tests {
         assert!(parse(&args(&["a", "--interval", "1ms"])).is_err());
         assert!(parse(&args(&["a", "--bogus"])).is_err());
         assert!(parse(&args(&["--help"])).unwrap().help);
+    }
+
+    #[test]
+    fn narrow_series_keep_their_label_values() {
+        let doc: MetricDoc = serde_json::from_value(serde_json::json!({
+            "name": "profile_wall_time", "kind": "histogram", "help": "", "unit": "seconds",
+            "labels": {"instance": "demo", "operation": "serialize"}
+        }))
+        .unwrap();
+        assert_eq!(
+            series_in(&doc, 80),
+            "profile_wall_time{instance=demo,operation=serialize}"
+        );
+        assert_eq!(series_in(&doc, 40), "profile_wall_time{demo,serialize}");
+        // 24 columns: 16 for `{demo,serialize}`, 8 for the name.
+        assert_eq!(series_in(&doc, 24), "profile…{demo,serialize}");
+        assert_eq!(cols(&series_in(&doc, 24)), 24);
     }
 
     #[test]
@@ -355,6 +450,7 @@ mod tests {
             Some(&doc),
             doc.time_unix_seconds + 1.25,
             None,
+            120,
         );
         assert!(
             lines[0].contains(&format!("snapshot #{}", doc.sequence)),
@@ -364,34 +460,35 @@ mod tests {
             lines[0].contains("(1.2s old)") || lines[0].contains("(1.3s old)"),
             "{lines:?}"
         );
-        let busy_at = lines
-            .iter()
-            .position(|l| l.ends_with("busy_seconds"))
-            .unwrap();
-        let quiet_at = lines
-            .iter()
-            .position(|l| l.ends_with("quiet_seconds"))
-            .unwrap();
+        let row = |name: &str| {
+            let i = lines
+                .iter()
+                .position(|l| l.starts_with(&format!("{name} ")))
+                .unwrap_or_else(|| panic!("no {name}: {lines:?}"));
+            (i, lines[i].split_whitespace().skip(1).collect::<Vec<_>>())
+        };
+        let (busy_at, busy) = row("busy_seconds");
+        let (quiet_at, _) = row("quiet_seconds");
         assert!(busy_at < quiet_at, "{lines:?}");
         let rate = 30.0 / doc.interval_seconds;
-        assert!(
-            lines[busy_at]
-                .trim_start()
-                .starts_with(&format!("{rate:.1}")),
-            "{lines:?}"
-        );
-        assert!(lines[busy_at].contains("2.0µs"), "{lines:?}");
-        assert!(
-            lines
-                .iter()
-                .any(|l| l.ends_with("done_total") && l.contains(" 7 ")),
-            "{lines:?}"
-        );
+        assert_eq!(busy[0], format!("{rate:.1}"), "{lines:?}");
+        assert_eq!(busy[1], "2.0µs", "{lines:?}");
+        assert_eq!(busy[4], "30", "{lines:?}");
+        assert_eq!(row("done_total").1[1], "7", "{lines:?}");
+        // Every row fits 120 columns; at 60 the names are cut and the numbers stay whole.
+        let w = |l: &str| ratatui::text::Line::raw(l).width();
+        assert!(lines.iter().skip(1).all(|l| w(l) <= 120), "{lines:?}");
+        let narrow = frame("u", Some(&doc), doc.time_unix_seconds, None, 60);
+        // (The header line may be longer: the screen cuts it.)
+        assert!(narrow.iter().skip(1).all(|l| w(l) <= 60), "{narrow:?}");
+        let counter = narrow.iter().find(|l| l.starts_with("done_total")).unwrap();
+        assert!(w(counter) <= 60 && counter.ends_with(" 7"), "{narrow:?}");
         let down = frame(
             "u",
             Some(&doc),
             doc.time_unix_seconds,
             Some("TARGET DOWN for 3s: x"),
+            80,
         );
         assert_eq!(down[1], "TARGET DOWN for 3s: x");
     }

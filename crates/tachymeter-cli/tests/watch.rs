@@ -50,10 +50,10 @@ fn watch_once_shows_a_running_servers_series() {
     );
     let row = lines
         .iter()
-        .find(|l| l.ends_with("checkout_latency{route=/pay}"))
+        .find(|l| l.starts_with("checkout_latency{route=/pay} "))
         .unwrap_or_else(|| panic!("no histogram row:\n{stdout}"));
-    // Columns: rate, p50, p99, max, count since start, series.
-    let cols: Vec<&str> = row.split_whitespace().collect();
+    // Columns: series, rate, p50, p99, max, count since start.
+    let cols: Vec<&str> = row.split_whitespace().skip(1).collect();
     assert_eq!(cols[4], "200", "{row}");
     let ms = |s: &str| s.strip_suffix("ms").unwrap().parse::<f64>().unwrap();
     let (p50, max) = (ms(cols[1]), ms(cols[3]));
@@ -61,9 +61,9 @@ fn watch_once_shows_a_running_servers_series() {
     assert!((max - 200.0).abs() <= 200.0 * 0.01, "{row}");
     let counter = lines
         .iter()
-        .find(|l| l.ends_with("checkout_total"))
+        .find(|l| l.starts_with("checkout_total "))
         .unwrap_or_else(|| panic!("no counter row:\n{stdout}"));
-    assert_eq!(counter.split_whitespace().nth(1), Some("200"), "{counter}");
+    assert_eq!(counter.split_whitespace().nth(2), Some("200"), "{counter}");
     server.shutdown();
 }
 
