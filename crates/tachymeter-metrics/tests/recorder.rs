@@ -1,50 +1,13 @@
 //! The `metrics` recorder against exact oracles: macro records from several threads, units,
 //! names, conflicts and limits, and no allocation per record after warm-up.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::sync::Arc;
 use tachymeter::{Engine, MetricValue, Snapshot};
 use tachymeter_metrics::TachymeterRecorder;
-
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn note() {
-    if COUNTING.try_with(|c| c.get()).unwrap_or(false) {
-        let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
-    }
-}
-
-// SAFETY: every method forwards to `System` unchanged; counting has no effect on memory.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
+use tachymeter_test_alloc::allocations;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: tachymeter_test_alloc::Counting = tachymeter_test_alloc::Counting;
 
 fn engine() -> Arc<Engine> {
     Arc::new(Engine::builder().background(false).build().unwrap())
@@ -145,6 +108,7 @@ fn units_absolute_conflicts_and_limits() {
 
 #[test]
 fn macro_calls_allocate_nothing_after_warm_up() {
+    tachymeter_test_alloc::assert_installed();
     let e = engine();
     let rec = TachymeterRecorder::new(e.clone());
     metrics::with_local_recorder(&rec, || {
@@ -166,12 +130,4 @@ fn macro_calls_allocate_nothing_after_warm_up() {
         counter(&e.flush(), "calls_total", &[("route", "/x")]),
         50_001
     );
-}
-
-fn allocations(f: impl FnOnce()) -> u64 {
-    ALLOCS.with(|a| a.set(0));
-    COUNTING.with(|c| c.set(true));
-    f();
-    COUNTING.with(|c| c.set(false));
-    ALLOCS.with(|a| a.get())
 }

@@ -5,69 +5,21 @@
 //! for new literal values of a known query shape, and past the fingerprint table's bound.
 #![allow(clippy::disallowed_types)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::fmt::Write;
 use std::sync::Arc;
 use std::time::Duration;
 use tachymeter::Engine;
 use tachymeter_monitor::{BusinessMonitor, QueryMonitor, ResponseTimeMonitor};
-
-struct Counting;
-
-thread_local! {
-    /// Whether this thread's allocations are being counted.
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    /// This thread's counted allocations (per thread, so concurrent tests cannot add to it).
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn note() {
-    // try_with: allocations during thread teardown must not panic the allocator.
-    if COUNTING.try_with(|c| c.get()).unwrap_or(false) {
-        let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
-    }
-}
-
-/// The allocations `f` makes on this thread.
-fn allocations(f: impl FnOnce()) -> u64 {
-    let before = ALLOCS.with(|a| a.get());
-    COUNTING.with(|c| c.set(true));
-    f();
-    COUNTING.with(|c| c.set(false));
-    ALLOCS.with(|a| a.get()) - before
-}
-
-// SAFETY: every method forwards to `System` unchanged; counting has no effect on memory.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
+use tachymeter_test_alloc::allocations;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: tachymeter_test_alloc::Counting = tachymeter_test_alloc::Counting;
 
 const RECORDS: u64 = 20_000;
 
 #[test]
 fn recording_allocates_nothing_after_warm_up() {
+    tachymeter_test_alloc::assert_installed();
     let engine = Arc::new(
         Engine::builder()
             .interval(Duration::from_millis(5))

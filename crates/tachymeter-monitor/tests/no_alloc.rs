@@ -2,8 +2,6 @@
 //! into a series allocates its shard; a new label value registers its series once). A
 //! counting global allocator counts this thread's allocations while it records.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
 use tachymeter::Engine;
@@ -11,58 +9,14 @@ use tachymeter_monitor::{
     CacheMonitor, CustomMetrics, EndpointTracker, InferenceMetrics, Operation, Profiler,
     SerializationMonitor,
 };
-
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn note() {
-    // try_with: allocations during thread teardown must not panic the allocator.
-    if COUNTING.try_with(|c| c.get()).unwrap_or(false) {
-        let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
-    }
-}
-
-// SAFETY: every method forwards to `System` unchanged; counting has no effect on memory.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
+use tachymeter_test_alloc::allocations;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations made by this thread while `f` runs.
-fn allocations(f: impl FnOnce()) -> u64 {
-    ALLOCS.with(|a| a.set(0));
-    COUNTING.with(|c| c.set(true));
-    f();
-    COUNTING.with(|c| c.set(false));
-    ALLOCS.with(|a| a.get())
-}
+static GLOBAL: tachymeter_test_alloc::Counting = tachymeter_test_alloc::Counting;
 
 #[test]
 fn monitor_recording_paths_allocate_nothing_after_warm_up() {
+    tachymeter_test_alloc::assert_installed();
     let engine = Arc::new(Engine::builder().background(false).build().unwrap());
     let inference = InferenceMetrics::builder()
         .engine(engine.clone())

@@ -3,54 +3,15 @@
 //! overflow series, annotations, and 0 allocations on the id-only path after warm-up.
 #![allow(clippy::disallowed_types)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::{mpsc, Arc, Barrier};
 use std::time::Duration;
 use tachymeter::{Clock, Engine, MockClock};
 use tachymeter_monitor::{Metadata, OperationId, OperationKind, OperationTracker};
-
-struct Counting;
-
-thread_local! {
-    /// Whether this thread's allocations are being counted.
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    /// This thread's counted allocations.
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn note() {
-    if COUNTING.try_with(|c| c.get()).unwrap_or(false) {
-        let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
-    }
-}
-
-// SAFETY: every method forwards to `System` unchanged; counting has no effect on memory.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
+use tachymeter_test_alloc::allocations;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: tachymeter_test_alloc::Counting = tachymeter_test_alloc::Counting;
 
 fn mock_engine() -> (Arc<Engine>, MockClock) {
     let (clock, mock) = Clock::mock();
@@ -459,6 +420,7 @@ fn recent_operations_keep_the_last_annotated_operations() {
 
 #[test]
 fn the_id_only_path_allocates_nothing_after_warm_up() {
+    tachymeter_test_alloc::assert_installed();
     let engine = Arc::new(
         Engine::builder()
             .interval(Duration::from_millis(5))
@@ -487,30 +449,27 @@ fn the_id_only_path_allocates_nothing_after_warm_up() {
                         }
                     }
                     barrier.wait();
-                    COUNTING.with(|x| x.set(true));
-                    let before = ALLOCS.with(|a| a.get());
-                    for i in 0..OPS {
-                        let id = t.start(OperationKind::Download, NAMES[i as usize % 3], None);
-                        if i % 2 == 0 {
-                            t.end(id, i % 3 != 0, None, None);
-                        } else {
-                            // Hand it to the other thread; end one of theirs if any.
-                            let mut mine = slots[1 - k].lock().unwrap();
-                            if mine.len() < 64 {
-                                mine.push(id);
+                    allocations(|| {
+                        for i in 0..OPS {
+                            let id = t.start(OperationKind::Download, NAMES[i as usize % 3], None);
+                            if i % 2 == 0 {
+                                t.end(id, i % 3 != 0, None, None);
                             } else {
-                                t.end(id, true, None, None);
-                            }
-                            drop(mine);
-                            let theirs = slots[k].lock().unwrap().pop();
-                            if let Some(other) = theirs {
-                                t.end(other, true, None, None);
+                                // Hand it to the other thread; end one of theirs if any.
+                                let mut mine = slots[1 - k].lock().unwrap();
+                                if mine.len() < 64 {
+                                    mine.push(id);
+                                } else {
+                                    t.end(id, true, None, None);
+                                }
+                                drop(mine);
+                                let theirs = slots[k].lock().unwrap().pop();
+                                if let Some(other) = theirs {
+                                    t.end(other, true, None, None);
+                                }
                             }
                         }
-                    }
-                    let mine = ALLOCS.with(|a| a.get()) - before;
-                    COUNTING.with(|x| x.set(false));
-                    mine
+                    })
                 })
             })
             .collect();

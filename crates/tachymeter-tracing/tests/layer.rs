@@ -4,63 +4,18 @@
 //! they are not even built), other layers still seeing every span and event, the overflow series, build
 //! errors, and allocations per span against a plain registry.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tachymeter::{Engine, MetricValue, MockClock, Snapshot, OVERFLOW_VALUE};
+use tachymeter_test_alloc::allocations;
 use tachymeter_tracing::{BuildError, Builder, Filtered, SpanFilter, TachymeterLayer};
 use tracing::{Dispatch, Level};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::registry::Registry;
 
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn note() {
-    if COUNTING.try_with(|c| c.get()).unwrap_or(false) {
-        let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
-    }
-}
-
-// SAFETY: every method forwards to `System` unchanged; counting has no effect on memory.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations(f: impl FnOnce()) -> u64 {
-    ALLOCS.with(|a| a.set(0));
-    COUNTING.with(|c| c.set(true));
-    f();
-    COUNTING.with(|c| c.set(false));
-    ALLOCS.with(|a| a.get())
-}
+static GLOBAL: tachymeter_test_alloc::Counting = tachymeter_test_alloc::Counting;
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -477,6 +432,7 @@ fn build_errors_say_what_to_change() {
 
 #[test]
 fn one_allocation_per_timed_span_beyond_the_registry_s_own() {
+    tachymeter_test_alloc::assert_installed();
     const N: u64 = 10_000;
     let per_span = |d: &Dispatch, timed: bool| {
         tracing::dispatcher::with_default(d, || {
