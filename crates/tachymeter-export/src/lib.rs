@@ -63,6 +63,7 @@ mod http;
 mod json;
 mod negotiate;
 pub mod proto;
+mod routes;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -77,5 +78,6 @@ pub use json::{
 };
 pub use negotiate::ScrapeFormat;
 pub use proto::{encode_protobuf, PROTOBUF_CONTENT_TYPE};
+pub use routes::{RouteError, RouteRequest, RouteResponse, Routes};
 pub use table::{csv_rows, encode_csv, write_csv, CsvRow};
 pub use text::{encode_openmetrics, encode_text, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
