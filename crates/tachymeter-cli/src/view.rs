@@ -221,6 +221,7 @@ impl View {
     ) -> View {
         if let Some(addr) = addr {
             println!("serving http://{addr}/metrics (also /snapshot.json, /healthz)");
+            println!("dashboard: http://{addr}/");
         }
         View {
             tui,

@@ -10,8 +10,11 @@
 //! - [`grafana`]: a Grafana dashboard generated from a snapshot's metrics.
 //! - [`report`]: performance reports over a range, a session or a snapshot document, their
 //!   comparison, dashboard data, and exports to JSON (schema documented), CSV and HTML.
+//! - [`web`]: a live web dashboard at `/` of the metrics endpoint, with a versioned JSON API
+//!   (`/api/v1/...`).
 #![forbid(unsafe_code)]
 
 pub mod analysis;
 pub mod grafana;
 pub mod report;
+pub mod web;
