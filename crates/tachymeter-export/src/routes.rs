@@ -1,26 +1,4 @@
-//! Extra routes for [`MetricsServer`](crate::MetricsServer): the extension point through which
-//! a layer above this crate serves more than the exposition formats on the same endpoint (the
-//! web dashboard of `tachymeter-report` uses it for `/` and `/api/v1/...`).
-//!
-//! A [`Routes`] value answers a path with a [`RouteResponse`] (status, content type, body, a
-//! few headers) or declines it with `None` (the server then answers 404). It is called on the
-//! server's own thread, one request at a time, never on a recording thread; it must not block
-//! for long, since the other connections wait meanwhile (read published snapshots, cache what
-//! is expensive). Every limit and timeout of [`ServerConfig`](crate::ServerConfig) applies to
-//! these routes as to the built-in ones, which always take precedence (`/metrics`,
-//! `/snapshot.json`, `/snapshot.csv`, `/healthz`).
-//!
-//! ```
-//! use tachymeter_export::{RouteRequest, RouteResponse, Routes};
-//!
-//! let routes = |req: &RouteRequest<'_>| match req.path {
-//!     "/hello" => Some(RouteResponse::new("text/plain; charset=utf-8", b"hi\n".to_vec())),
-//!     _ => None,
-//! };
-//! let resp = routes.respond(&RouteRequest { path: "/hello", query: None }).unwrap();
-//! assert_eq!((resp.status(), resp.body()), (200, &b"hi\n"[..]));
-//! assert!(routes.respond(&RouteRequest { path: "/", query: None }).is_none());
-//! ```
+//! Extra routes for [`MetricsServer`](crate::MetricsServer): see [`Routes`].
 #![forbid(unsafe_code)]
 
 use std::borrow::Cow;
@@ -189,12 +167,34 @@ pub(crate) struct RouteParts {
     pub(crate) headers: Vec<(Cow<'static, str>, String)>,
 }
 
-/// Extra routes of a [`MetricsServer`](crate::MetricsServer) (see the [module docs](self)):
-/// `Some` answers the request, `None` leaves it to the server (404). Implemented for closures
-/// `Fn(&RouteRequest) -> Option<RouteResponse>`.
+/// Extra routes of a [`MetricsServer`](crate::MetricsServer): the extension point through which
+/// a layer above this crate serves more than the exposition formats on the same endpoint (the
+/// web dashboard of `tachymeter-report` uses it for `/` and `/api/v1/...`).
+///
+/// A [`Routes`] value answers a path with a [`RouteResponse`] (status, content type, body, a
+/// few headers) or declines it with `None` (the server then answers 404). It is called on the
+/// server's own thread, one request at a time, never on a recording thread; it must not block
+/// for long, since the other connections wait meanwhile (read published snapshots, cache what
+/// is expensive). Every limit and timeout of [`ServerConfig`](crate::ServerConfig) applies to
+/// these routes as to the built-in ones, which always take precedence (`/metrics`,
+/// `/snapshot.json`, `/snapshot.csv`, `/healthz`).
+///
+/// ```
+/// use tachymeter_export::{RouteRequest, RouteResponse, Routes};
+///
+/// let routes = |req: &RouteRequest<'_>| match req.path {
+///     "/hello" => Some(RouteResponse::new("text/plain; charset=utf-8", b"hi\n".to_vec())),
+///     _ => None,
+/// };
+/// let resp = routes.respond(&RouteRequest { path: "/hello", query: None }).unwrap();
+/// assert_eq!((resp.status(), resp.body()), (200, &b"hi\n"[..]));
+/// assert!(routes.respond(&RouteRequest { path: "/", query: None }).is_none());
+/// ```
+///
+/// Implemented for closures `Fn(&RouteRequest) -> Option<RouteResponse>`.
 pub trait Routes: Send + Sync + 'static {
-    /// Answers `request`, or `None` when the path is not one of these routes. Called on the
-    /// server thread; see the [module docs](self) for what it may do.
+    /// Answers `request`, or `None` when the path is not one of these routes (the server
+    /// answers 404). Called on the server thread: must not block for long.
     fn respond(&self, request: &RouteRequest<'_>) -> Option<RouteResponse>;
 }
 

@@ -29,7 +29,7 @@
 //! # The page
 //!
 //! Self-contained: the HTML, one script and one style sheet are compiled into the binary
-//! (about 20 KB) and served by the endpoint itself; the page's `Content-Security-Policy`
+//! (about 16 KB) and served by the endpoint itself; the page's `Content-Security-Policy`
 //! allows nothing but the same origin, so no request leaves the machine. It shows the
 //! headline figures, the active alerts, resource usage, one row per monitor and per series
 //! (throughput, error rate, p50/p95/p99 over the last minutes), and the engine's health
