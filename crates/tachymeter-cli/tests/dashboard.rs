@@ -109,6 +109,36 @@ impl Cdp {
     /// Calls `method` (in the page session once attached) and returns its result; events that
     /// arrive meanwhile are kept in `events`.
     fn call(&mut self, method: &str, params: Value) -> Value {
+        self.call_raw(method, params)
+            .unwrap_or_else(|e| panic!("{method} failed: {e}"))
+    }
+
+    /// Reads the next message, keeping it in `events` unless it is the answer to `id`.
+    fn next_message(&mut self, id: Option<u64>) -> Option<Value> {
+        let text = match self.ws.read().expect("read from DevTools") {
+            Message::Text(t) => t.to_string(),
+            Message::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
+            _ => return None,
+        };
+        let v: Value = serde_json::from_str(&text).expect("DevTools sends JSON");
+        if id.is_some() && v.get("id").and_then(Value::as_u64) == id {
+            return Some(v);
+        }
+        self.events.push(v);
+        None
+    }
+
+    /// Waits for an event named `method`, the `since`th event received or a later one.
+    fn wait_event(&mut self, method: &str, since: usize, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while !self.events[since..].iter().any(|e| e["method"] == method) {
+            assert!(Instant::now() < deadline, "no {method} within {limit:?}");
+            self.next_message(None);
+        }
+    }
+
+    /// [`call`](Self::call), with the protocol error as `Err`.
+    fn call_raw(&mut self, method: &str, params: Value) -> Result<Value, Value> {
         self.next_id += 1;
         let id = self.next_id;
         let mut msg = json!({ "id": id, "method": method, "params": params });
@@ -119,44 +149,45 @@ impl Cdp {
             .send(Message::text(msg.to_string()))
             .expect("send a DevTools command");
         loop {
-            let text = match self.ws.read().expect("read from DevTools") {
-                Message::Text(t) => t.to_string(),
-                Message::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
-                _ => continue,
-            };
-            let v: Value = serde_json::from_str(&text).expect("DevTools sends JSON");
-            if v.get("id").and_then(Value::as_u64) == Some(id) {
-                if let Some(e) = v.get("error") {
-                    panic!("{method} failed: {e}");
-                }
-                return v["result"].clone();
+            if let Some(v) = self.next_message(Some(id)) {
+                return match v.get("error") {
+                    Some(e) => Err(e.clone()),
+                    None => Ok(v["result"].clone()),
+                };
             }
-            self.events.push(v);
+        }
+    }
+
+    /// Evaluates `expression` in the page: its value, or the exception it threw.
+    fn try_eval(&mut self, expression: &str) -> Result<Value, Value> {
+        let r = self.call_raw(
+            "Runtime.evaluate",
+            json!({ "expression": expression, "returnByValue": true }),
+        )?;
+        match r.get("exceptionDetails") {
+            Some(e) => Err(e.clone()),
+            None => Ok(r["result"]["value"].clone()),
         }
     }
 
     /// Evaluates `expression` in the page and returns its value.
     fn eval(&mut self, expression: &str) -> Value {
-        let r = self.call(
-            "Runtime.evaluate",
-            json!({ "expression": expression, "returnByValue": true }),
-        );
-        if let Some(e) = r.get("exceptionDetails") {
-            panic!("{expression}: {e}");
-        }
-        r["result"]["value"].clone()
+        self.try_eval(expression)
+            .unwrap_or_else(|e| panic!("{expression}: {e}"))
     }
 
-    /// Evaluates `expression` every 200 ms until it is `true`; fails after `limit`.
+    /// Evaluates `expression` every 200 ms until it is `true`; fails after `limit`. An
+    /// exception or a protocol error counts as "not yet".
     fn wait_for(&mut self, what: &str, expression: &str, limit: Duration) {
         let deadline = Instant::now() + limit;
         loop {
-            if self.eval(expression) == json!(true) {
+            let got = self.try_eval(expression);
+            if got == Ok(json!(true)) {
                 return;
             }
             if Instant::now() > deadline {
-                let status = self.eval("document.getElementById('status').textContent");
-                panic!("{what}: not within {limit:?} (page status: {status})");
+                let status = self.try_eval("document.getElementById('status').textContent");
+                panic!("{what}: not within {limit:?} (last: {got:?}; page status: {status:?})");
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -269,12 +300,14 @@ fn dashboard_in_chromium() {
         "Emulation.setDeviceMetricsOverride",
         json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false }),
     );
+    let since = cdp.events.len();
     cdp.call("Page.navigate", json!({ "url": url }));
+    cdp.wait_event("Page.loadEventFired", since, Duration::from_secs(30));
 
     // Live, with the demo's series and monitors on the page.
     cdp.wait_for(
         "the page is live",
-        "document.body.dataset.status === 'live'",
+        "!!document.body && document.body.dataset.status === 'live'",
         Duration::from_secs(30),
     );
     let series = [
@@ -285,7 +318,7 @@ fn dashboard_in_chromium() {
         "demo_requests_total",
     ];
     let check = format!(
-        "(() => {{ const t = document.getElementById('series').innerText; return {}.every(s => t.includes(s)); }})()",
+        "(() => {{ const e = document.getElementById('series'); const t = e ? e.innerText : ''; return {}.every(s => t.includes(s)); }})()",
         json!(series)
     );
     cdp.wait_for(
@@ -362,7 +395,7 @@ fn dashboard_in_chromium() {
     drop(demo.take());
     cdp.wait_for(
         "the page notices the process is gone",
-        "document.body.dataset.status === 'gone' \
+        "!!document.body && document.body.dataset.status === 'gone' \
          && document.getElementById('status').textContent.includes('process gone')",
         Duration::from_secs(15),
     );

@@ -217,7 +217,7 @@ function drawDistribution(d) {
   const n = d.buckets.length;
   const max = Math.max(...d.buckets.map((b) => b[2]));
   const bw = (W - L - 10) / n;
-  const root = svg("svg", { viewBox: "0 0 " + W + " " + H, preserveAspectRatio: "none", role: "img" });
+  const root = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img" });
   root.append(svg("line", { class: "axis", x1: L, y1: H - B, x2: W - 5, y2: H - B }));
   root.append(svg("line", { class: "axis", x1: L, y1: T, x2: L, y2: H - B }));
   d.buckets.forEach(([lo, hi, count], i) => {
@@ -239,7 +239,9 @@ function drawDistribution(d) {
   const ticks = Math.min(n, 6);
   for (let k = 0; k < ticks; k++) {
     const i = Math.round((k * (n - 1)) / Math.max(ticks - 1, 1));
-    label(L + (i + 0.5) * bw, H - B + 16, fmtVal(d.buckets[i][1], d.unit), "middle");
+    const anchor = k === 0 ? "start" : k === ticks - 1 ? "end" : "middle";
+    const x = k === 0 ? L + i * bw : k === ticks - 1 ? L + (i + 1) * bw : L + (i + 0.5) * bw;
+    label(x, H - B + 16, fmtVal(d.buckets[i][1], d.unit), anchor);
   }
   box.replaceChildren(root);
 }
