@@ -39,7 +39,8 @@
 //! assert!(om.ends_with("# EOF\n"));
 //! ```
 //!
-//! Serving (see [`MetricsServer`]):
+//! Serving (see [`MetricsServer`]; layers above add their own paths through [`Routes`], as the
+//! web dashboard of `tachymeter-report` does):
 //!
 //! ```no_run
 //! use std::sync::Arc;

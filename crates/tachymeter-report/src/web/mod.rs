@@ -217,7 +217,8 @@ impl WebDashboard {
                     doc.clone()
                 }
                 _ => {
-                    let summary: Arc<DashboardFigures> = self.data.get(MAX_DOC_AGE / 2);
+                    // Recomputed with the document (at most once per snapshot or second).
+                    let summary: Arc<DashboardFigures> = self.data.refresh();
                     let doc = Arc::new(doc::build(doc::Inputs {
                         engine: &self.engine,
                         snapshot: &snapshot,
