@@ -90,7 +90,12 @@
 //!
 //! The dashboard document is computed at most once per published snapshot (and once a
 //! second, for the alerts and resources): one range query per series, and a
-//! [`DashboardData`] refresh. Concurrent pages share it.
+//! [`DashboardData`] refresh. Concurrent pages share it. Measured with `cargo bench -p
+//! tachymeter-benches --bench dashboard` (1,000 series, a minute of history, on 2 cores
+//! shared with other builds): about 15 ms to compute a document for a new snapshot, 0.36 ms
+//! to answer from the cache, against 1.0 ms for a text scrape of the same engine in the same
+//! run; the JSON body is about 345 bytes per series. The server thread does this work, so a
+//! scrape arriving meanwhile waits for it; the recording threads never do.
 #![forbid(unsafe_code)]
 
 mod doc;
