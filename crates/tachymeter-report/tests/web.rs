@@ -448,3 +448,53 @@ fn dashboard_answers_while_threads_record() {
     assert_eq!(total, u128::from(recorded));
     server.shutdown();
 }
+
+/// With an alert manager, `alerts` lists exactly the alerts firing now, with the value that
+/// fired them; a resolved alert leaves the list.
+#[test]
+fn dashboard_lists_the_alerts_firing_now() {
+    use tachymeter_monitor::alerting::{AlertManager, AlertRule};
+
+    let (clock, mock) = Clock::mock();
+    let engine = Arc::new(
+        Engine::builder()
+            .background(false)
+            .clock(clock)
+            .build()
+            .unwrap(),
+    );
+    let cpu = engine.gauge("host_cpu_percent").unwrap();
+    let alerts = AlertManager::new();
+    alerts
+        .add_rule(
+            AlertRule::builder("HighCpu")
+                .gauge("host_cpu_percent")
+                .above(80.0)
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    let server = serve(
+        &engine,
+        WebDashboard::new(engine.clone()).with_alerts(Arc::new(alerts.clone())),
+    );
+    let addr = server.local_addr();
+    let fetch = || -> DashboardDoc {
+        serde_json::from_slice(&get(addr, "/api/v1/dashboard").body).unwrap()
+    };
+    cpu.set(93.5);
+    mock.advance(Duration::from_secs(1));
+    let fired = alerts.evaluate(&engine.flush());
+    assert_eq!(fired.len(), 1);
+    let doc = fetch();
+    assert_eq!(doc.alerts.len(), 1, "{:?}", doc.alerts);
+    let a = &doc.alerts[0];
+    assert_eq!((a.alert.as_str(), a.event.as_str()), ("HighCpu", "active"));
+    assert_eq!((a.value, a.threshold), (Some(93.5), 80.0));
+    assert_eq!(doc.summary.active_alerts, doc.alerts);
+    cpu.set(10.0);
+    mock.advance(Duration::from_secs(1));
+    alerts.evaluate(&engine.flush());
+    assert!(fetch().alerts.is_empty());
+    server.shutdown();
+}
