@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian `chromium` package used by the HTML report rendering test
 # (crates/tachymeter-report/tests/report.rs, `chromium_renders_the_report`: headless screenshot,
-# DOM dump, console log). Idempotent: does nothing when `chromium` is already on PATH.
-# Non-interactive; needs root (or sudo) and the Debian archive. The test skips with a notice
-# when chromium is absent, so running the tests without this script is fine locally.
+# DOM dump, console log) and the live dashboard's browser test
+# (crates/tachymeter-cli/tests/dashboard.rs, `dashboard_in_chromium`: DevTools protocol).
+# Idempotent: does nothing when `chromium` is already on PATH.
+# Non-interactive; needs root (or sudo) and the Debian archive. The tests skip with a notice
+# when chromium is absent, so running the tests without this script is fine locally; with `CI`
+# set the dashboard test fails instead.
 set -euo pipefail
 
 if command -v chromium >/dev/null 2>&1; then

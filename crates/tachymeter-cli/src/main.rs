@@ -1,7 +1,7 @@
 //! The `tachymeter` command. `tachymeter demo` runs a multi-threaded instrumented workload
 //! (see [`workload`]) with a resource monitor and alert rules, then a fault phase that makes
 //! the alerts fire and resolve (see [`alerts`]), shows a live view refreshed every second,
-//! serves `/metrics`, and ends with a summary that includes the alerts and the measured cost
+//! serves `/metrics` and a live web dashboard at `/`, and ends with a summary that includes the alerts and the measured cost
 //! of the instrumentation itself. `tachymeter watch http://HOST:PORT` shows the same kind of
 //! live view for any process serving tachymeter's `/snapshot.json` (see [`watch`]).
 //!
@@ -15,8 +15,9 @@
 //! each other; `benches/scripts/demo-instructions.sh` gives the stable figure, the extra
 //! instructions per request under callgrind (gated in CI).
 //!
-//! Sits on top of the engine (`tachymeter`), the monitors (`tachymeter-monitor`) and the
-//! exporters (`tachymeter-export`); nothing depends on it.
+//! Sits on top of the engine (`tachymeter`), the monitors (`tachymeter-monitor`), the reports
+//! and web dashboard (`tachymeter-report`) and the exporters (`tachymeter-export`); nothing
+//! depends on it.
 #![forbid(unsafe_code)]
 
 mod alerts;
@@ -43,6 +44,7 @@ use tachymeter_export::{ExportConfig, MetricsServer, ServerConfig};
 use tachymeter_monitor::alerting::AlertManager;
 use tachymeter_monitor::config::{Config, DEFAULT_ENV_PREFIX};
 use tachymeter_monitor::ResourceMonitor;
+use tachymeter_report::web::WebDashboard;
 
 use alerts::{FaultPlan, Phase};
 use args::{Command, DemoArgs, OutputFormat};
@@ -141,12 +143,14 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
     metrics.threads.set(demo.threads as f64);
     // System and process readings, as gauges on the demo's engine (the alert rules read them;
     // with `resources.enabled = false` they are registered but never sampled).
-    let resources = config
-        .resource_monitor_builder(engine.clone())
-        .unwrap_or_else(|| ResourceMonitor::builder().engine(engine.clone()))
-        .instance(workload::INSTANCE)
-        .build()
-        .context("registering the resource gauges")?;
+    let resources = Arc::new(
+        config
+            .resource_monitor_builder(engine.clone())
+            .unwrap_or_else(|| ResourceMonitor::builder().engine(engine.clone()))
+            .instance(workload::INSTANCE)
+            .build()
+            .context("registering the resource gauges")?,
+    );
     // The demo's rules, then the configuration's (a rule of the same name replaces the demo's).
     let alerts = AlertManager::new();
     for rule in alerts::rules()
@@ -169,9 +173,18 @@ fn run(demo: DemoArgs) -> anyhow::Result<()> {
                 export: ExportConfig::default().created(started_at),
                 ..ServerConfig::default()
             };
+            // The live dashboard at `/` (and its `/api/v1/...`), on the server's thread.
+            let dashboard = WebDashboard::new(engine.clone())
+                .title("tachymeter demo")
+                .with_alerts(Arc::new(alerts.clone()))
+                .with_resources(resources.clone());
             Some(
-                MetricsServer::start(config, move || source.snapshot())
-                    .with_context(|| format!("serving /metrics on {addr}"))?,
+                MetricsServer::start_with_routes(
+                    config,
+                    move || source.snapshot(),
+                    Arc::new(dashboard),
+                )
+                .with_context(|| format!("serving /metrics on {addr}"))?,
             )
         }
         None => None,

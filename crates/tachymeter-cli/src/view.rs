@@ -224,6 +224,7 @@ impl View {
     ) -> std::io::Result<View> {
         if let Some(addr) = addr {
             println!("serving http://{addr}/metrics (also /snapshot.json, /healthz)");
+            println!("dashboard: http://{addr}/");
         }
         Ok(View {
             screen: if tui { Some(Screen::stdout()?) } else { None },

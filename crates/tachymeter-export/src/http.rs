@@ -7,8 +7,10 @@
 //! a recording thread.
 //!
 //! Routes: `GET /metrics` (format chosen from `Accept`, see [`ScrapeFormat::from_accept`]),
-//! `GET /snapshot.json`, `GET /snapshot.csv`, `GET /healthz`. `HEAD` is accepted wherever `GET`
-//! is. Other methods get 405, other paths 404, oversized request heads 431 (hyper).
+//! `GET /snapshot.json`, `GET /snapshot.csv`, `GET /healthz`, and whatever the [`Routes`]
+//! given to [`MetricsServer::start_with_routes`] answer (the web dashboard, for example).
+//! `HEAD` is accepted wherever `GET` is. Other methods get 405, other paths 404, oversized
+//! request heads 431 (hyper).
 //!
 //! Clients are not trusted: header, idle and write timeouts, a request limit per connection,
 //! a lifetime, and a connection limit that evicts the quietest connection rather than turning
@@ -18,6 +20,7 @@
 //! Eviction bookkeeping, timeouts and request counts are per connection and live on the server
 //! thread (`Rc`/`Cell` in a `LocalSet`); only the stats counters are shared with other threads.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
@@ -34,7 +37,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE};
+use hyper::header::{
+    HeaderName, HeaderValue, ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tachymeter::Snapshot;
@@ -45,6 +50,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::family::ExportConfig;
 use crate::negotiate::ScrapeFormat;
+use crate::routes::{RouteRequest, Routes};
 use crate::{encode_csv, encode_json, encode_openmetrics, encode_protobuf, encode_text};
 
 /// Default bind address (loopback; the port is the one commonly used for OpenTelemetry-style
@@ -235,6 +241,7 @@ impl std::fmt::Debug for MetricsServer {
 struct Shared<F> {
     source: F,
     export: ExportConfig,
+    routes: Option<Arc<dyn Routes>>,
 }
 
 impl MetricsServer {
@@ -245,6 +252,53 @@ impl MetricsServer {
     /// # Errors
     /// Binding the address, or creating the runtime or the thread, failed.
     pub fn start<F>(config: ServerConfig, source: F) -> io::Result<MetricsServer>
+    where
+        F: Fn() -> Arc<Snapshot> + Send + Sync + 'static,
+    {
+        Self::start_inner(config, source, None)
+    }
+
+    /// As [`start`](Self::start), and answers the paths the built-in routes do not know with
+    /// `routes` (see [`Routes`]: called on the server thread, under the same limits and
+    /// timeouts; a path it declines gets 404).
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use tachymeter::Engine;
+    /// use tachymeter_export::{MetricsServer, RouteRequest, RouteResponse, ServerConfig};
+    ///
+    /// let engine = Arc::new(Engine::new());
+    /// let source = engine.clone();
+    /// let hello = |req: &RouteRequest<'_>| {
+    ///     (req.path == "/hello").then(|| RouteResponse::new("text/plain", &b"hi\n"[..]))
+    /// };
+    /// let server = MetricsServer::start_with_routes(
+    ///     ServerConfig::default(),
+    ///     move || source.snapshot(),
+    ///     Arc::new(hello),
+    /// )
+    /// .unwrap();
+    /// println!("http://{}/hello", server.local_addr());
+    /// ```
+    ///
+    /// # Errors
+    /// Binding the address, or creating the runtime or the thread, failed.
+    pub fn start_with_routes<F>(
+        config: ServerConfig,
+        source: F,
+        routes: Arc<dyn Routes>,
+    ) -> io::Result<MetricsServer>
+    where
+        F: Fn() -> Arc<Snapshot> + Send + Sync + 'static,
+    {
+        Self::start_inner(config, source, Some(routes))
+    }
+
+    fn start_inner<F>(
+        config: ServerConfig,
+        source: F,
+        routes: Option<Arc<dyn Routes>>,
+    ) -> io::Result<MetricsServer>
     where
         F: Fn() -> Arc<Snapshot> + Send + Sync + 'static,
     {
@@ -259,6 +313,7 @@ impl MetricsServer {
         let shared = Arc::new(Shared {
             source,
             export: config.export.clone(),
+            routes,
         });
         let counters = Arc::new(Counters::default());
         let server_counters = counters.clone();
@@ -626,14 +681,10 @@ where
         "/snapshot.json" => Route::Json,
         "/snapshot.csv" => Route::Csv,
         "/healthz" => Route::Health,
-        _ => return plain(StatusCode::NOT_FOUND, "not found\n"),
+        path => return extra_route(shared.routes.as_deref(), path, request),
     };
     if request.method() != Method::GET && request.method() != Method::HEAD {
-        let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
-        response
-            .headers_mut()
-            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return response;
+        return method_not_allowed();
     }
     let (content_type, body): (&'static str, Vec<u8>) = match route {
         Route::Health => ("text/plain; charset=utf-8", b"ok\n".to_vec()),
@@ -660,6 +711,57 @@ where
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// A path the built-in routes do not know: the extra routes' answer, or 404.
+fn extra_route(
+    routes: Option<&dyn Routes>,
+    path: &str,
+    request: &Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let asked = RouteRequest {
+        path,
+        query: request.uri().query(),
+    };
+    let Some(answer) = routes.and_then(|r| r.respond(&asked)) else {
+        return plain(StatusCode::NOT_FOUND, "not found\n");
+    };
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return method_not_allowed();
+    }
+    let parts = answer.into_parts();
+    let body = match parts.body {
+        Cow::Borrowed(b) => Bytes::from_static(b),
+        Cow::Owned(b) => Bytes::from(b),
+    };
+    let mut response = Response::new(Full::new(body));
+    // `RouteResponse` checked the status range, header names and values: the fallbacks below
+    // are never taken.
+    *response.status_mut() =
+        StatusCode::from_u16(parts.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&parts.content_type) {
+        headers.insert(CONTENT_TYPE, v);
+    }
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    for (name, value) in &parts.headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.insert(n, v);
+        }
+    }
+    response
+}
+
+fn method_not_allowed() -> Response<Full<Bytes>> {
+    let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    response
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
     response
 }
 

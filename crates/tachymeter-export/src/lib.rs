@@ -42,7 +42,8 @@
 //! The guide to the endpoint, its limits and the formats is [`docs::guide`]; the cost per
 //! series at fleet scale is in [`docs::fleet`].
 //!
-//! Serving (see [`MetricsServer`]):
+//! Serving (see [`MetricsServer`]; layers above add their own paths through [`Routes`], as the
+//! web dashboard of `tachymeter-report` does):
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -67,6 +68,7 @@ mod http;
 mod json;
 mod negotiate;
 pub mod proto;
+mod routes;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -81,5 +83,6 @@ pub use json::{
 };
 pub use negotiate::ScrapeFormat;
 pub use proto::{encode_protobuf, PROTOBUF_CONTENT_TYPE};
+pub use routes::{RouteError, RouteRequest, RouteResponse, Routes};
 pub use table::{csv_rows, encode_csv, write_csv, CsvRow};
 pub use text::{encode_openmetrics, encode_text, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};

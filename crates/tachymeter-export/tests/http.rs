@@ -309,3 +309,120 @@ fn shutdown_joins_and_frees_the_port_even_with_open_connections() {
     );
     TcpListener::bind(addr).expect("port is free again");
 }
+
+/// Extra routes (`start_with_routes`): they answer the paths the built-in routes do not know,
+/// on the server thread; built-in routes win; unknown paths stay 404; methods other than GET
+/// and HEAD get 405 on their paths; the default and custom headers are sent; and the
+/// per-connection request limit applies to them as to the built-in routes.
+#[test]
+fn extra_routes_serve_unknown_paths_under_the_same_limits() {
+    use std::sync::Mutex;
+    use tachymeter_export::{RouteRequest, RouteResponse};
+
+    let engine = Arc::new(Engine::builder().background(false).build().unwrap());
+    engine.flush();
+    let callers = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = callers.clone();
+    let routes = move |req: &RouteRequest<'_>| {
+        let name = std::thread::current().name().unwrap_or("?").to_owned();
+        seen.lock().unwrap().push(name);
+        match req.path {
+            "/x" => Some(
+                RouteResponse::new(
+                    "application/json",
+                    format!("{{\"q\":{:?}}}", req.query).into_bytes(),
+                )
+                .header("content-security-policy", "default-src 'self'")
+                .unwrap(),
+            ),
+            "/static" => Some(RouteResponse::new("text/css", &b"body{}"[..])),
+            "/bad" => Some(RouteResponse::text(400, "bad\n").unwrap()),
+            // Shadowed by the built-in route.
+            "/healthz" => Some(RouteResponse::new("text/plain", &b"mine"[..])),
+            _ => None,
+        }
+    };
+    let source = engine.clone();
+    let server = MetricsServer::start_with_routes(
+        ServerConfig {
+            addr: loopback(),
+            max_requests_per_connection: 2,
+            ..ServerConfig::default()
+        },
+        move || source.snapshot(),
+        Arc::new(routes),
+    )
+    .unwrap();
+    let addr = server.local_addr();
+
+    let x = get(addr, "/x?a=1&b=%20", &[]);
+    assert_eq!(x.status, 200);
+    assert_eq!(x.header("content-type"), Some("application/json"));
+    assert_eq!(x.header("cache-control"), Some("no-store"));
+    assert_eq!(x.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(
+        x.header("content-security-policy"),
+        Some("default-src 'self'")
+    );
+    assert_eq!(x.text(), "{\"q\":Some(\"a=1&b=%20\")}");
+    let s = get(addr, "/static", &[]);
+    assert_eq!((s.status, s.text().as_str()), (200, "body{}"));
+    assert_eq!(get(addr, "/bad", &[]).status, 400);
+    assert_eq!(get(addr, "/healthz", &[]).text(), "ok\n");
+    assert_eq!(get(addr, "/nope", &[]).status, 404);
+    let head = exchange(
+        addr,
+        format!("HEAD /x HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    let post = exchange(
+        addr,
+        format!(
+            "POST /x HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(post.status, 405);
+    assert_eq!(post.header("allow"), Some("GET, HEAD"));
+    let post = exchange(
+        addr,
+        format!(
+            "POST /nope HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(post.status, 404);
+
+    // Three pipelined requests on one connection: the limit (2) closes it after the second.
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(
+            format!("GET /x HTTP/1.1\r\nHost: {addr}\r\n\r\n")
+                .repeat(3)
+                .as_bytes(),
+        )
+        .unwrap();
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert_eq!(text.matches("HTTP/1.1 200 OK\r\n").count(), 2, "{text}");
+    assert_eq!(server.stats().request_limit_closes, 1);
+
+    let callers = callers.lock().unwrap().clone();
+    // The built-in /healthz never reached the routes; everything else did, on the server thread.
+    // /x, /static, /bad, /nope, HEAD /x, POST /x, POST /nope, and 2 pipelined /x (the third
+    // was dropped with the connection).
+    assert_eq!(callers.len(), 9, "{callers:?}");
+    assert!(
+        callers.iter().all(|c| c == "tachymeter-http"),
+        "{callers:?}"
+    );
+    server.shutdown();
+}

@@ -10,6 +10,8 @@
 //! - [`grafana`]: a Grafana dashboard generated from a snapshot's metrics.
 //! - [`report`]: performance reports over a range, a session or a snapshot document, their
 //!   comparison, dashboard data, and exports to JSON (schema documented), CSV and HTML.
+//! - [`web`]: a live web dashboard at `/` of the metrics endpoint, with a versioned JSON API
+//!   (`/api/v1/...`).
 //! - [`docs::guide`]: the guide to all three, with examples and the CLI commands.
 #![forbid(unsafe_code)]
 
@@ -17,3 +19,4 @@ pub mod analysis;
 pub mod docs;
 pub mod grafana;
 pub mod report;
+pub mod web;

@@ -466,6 +466,37 @@ impl Engine {
         &self.shared.context.clock
     }
 
+    /// Statistics of the series `name` with exactly `labels` (any order) over `range`, from
+    /// the aggregator's history: what the series handle's `range` method returns (for
+    /// example [`Histogram::range`](crate::Histogram::range)), for readers that hold no
+    /// handle, such as a dashboard listing every series of a snapshot. `None` if no such
+    /// series is registered, before the first collection, or for an empty range.
+    ///
+    /// A cold call: it takes the registry's lock (shared with registration and with the
+    /// aggregator, once per collection) and the series' history lock, never a writer's, and
+    /// allocates the lookup key.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tachymeter::{Engine, Opts, Range};
+    /// let engine = Engine::builder().background(false).build().unwrap();
+    /// let c = engine.counter(Opts::new("jobs_total").label("queue", "a")).unwrap();
+    /// c.add(5);
+    /// engine.flush();
+    /// let last_minute = Range::Last(Duration::from_secs(60));
+    /// let stats = engine.range("jobs_total", &[("queue", "a")], last_minute).unwrap();
+    /// assert_eq!(stats.count, 5);
+    /// assert!(engine.range("jobs_total", &[], last_minute).is_none());
+    /// ```
+    pub fn range(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+        range: crate::Range,
+    ) -> Option<crate::RangeStats> {
+        self.shared.registry.find(name, labels)?.range(range)
+    }
+
     /// The aggregator's health, read directly (not from a snapshot, which stops changing when
     /// the aggregator does).
     ///

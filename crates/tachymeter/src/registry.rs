@@ -136,6 +136,21 @@ impl Registry {
         lock(&self.inner).entries.len()
     }
 
+    /// The entry registered with `name` and exactly `labels` (any order), if any. Allocates
+    /// the lookup key: a cold path for readers without a handle.
+    pub(crate) fn find(&self, name: &str, labels: &[(&str, &str)]) -> Option<Entry> {
+        let mut labels: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        // Descriptions keep their labels sorted by name (`desc::validate`).
+        labels.sort();
+        lock(&self.inner)
+            .by_key
+            .get(&(name.to_owned(), labels))
+            .cloned()
+    }
+
     /// Appends the entries registered after the first `out.len()` to `out` (the aggregator keeps
     /// its copy and only extends it, so a flush allocates nothing when nothing was registered).
     pub(crate) fn extend_entries(&self, out: &mut Vec<Entry>) {

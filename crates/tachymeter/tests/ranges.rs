@@ -179,3 +179,50 @@ fn gauge_ranges_give_min_max_mean_and_last_of_what_collections_saw() {
     let mean = seen.iter().sum::<f64>() / seen.len() as f64;
     assert!((gr.mean - mean).abs() < 1e-9, "{} vs {mean}", gr.mean);
 }
+
+/// `Engine::range` (by name and labels, no handle) answers what each kind's handle answers,
+/// finds labels given in any order, and is `None` for a series that is not registered.
+#[test]
+fn engine_range_by_name_matches_the_handles() {
+    let (clock, mock) = Clock::mock();
+    let e = Engine::builder()
+        .background(false)
+        .clock(clock)
+        .build()
+        .unwrap();
+    let opts = |name: &str| tachymeter::Opts::new(name).label("b", "2").label("a", "1");
+    let h = e.histogram(opts("lat").unit("seconds")).unwrap();
+    let c = e.counter(opts("req_total")).unwrap();
+    let g = e.gauge(opts("depth")).unwrap();
+    for t in 1..=40u64 {
+        for v in 0..t {
+            h.record(1_000 * (v + 1));
+        }
+        c.add(t);
+        g.set(t as f64);
+        mock.advance(Duration::from_secs(1));
+        e.flush();
+    }
+    let labels = [("a", "1"), ("b", "2")];
+    let reversed = [("b", "2"), ("a", "1")];
+    for range in [
+        Range::Last(Duration::from_secs(15)),
+        Range::Last(Duration::from_secs(3600)),
+        Range::Between(Duration::from_secs(10), Duration::from_secs(30)),
+    ] {
+        assert_eq!(e.range("lat", &labels, range), h.range(range));
+        assert_eq!(e.range("lat", &reversed, range), h.range(range));
+        assert_eq!(e.range("req_total", &labels, range), c.range(range));
+        assert_eq!(e.range("depth", &reversed, range), g.range(range));
+    }
+    let all = e
+        .range("req_total", &labels, Range::Last(Duration::from_secs(3600)))
+        .unwrap();
+    assert_eq!(all.count, (1..=40u64).sum::<u64>());
+    assert!(e
+        .range("lat", &[("a", "1")], Range::Last(Duration::from_secs(60)))
+        .is_none());
+    assert!(e
+        .range("nope", &labels, Range::Last(Duration::from_secs(60)))
+        .is_none());
+}

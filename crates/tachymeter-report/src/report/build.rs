@@ -619,11 +619,11 @@ fn range_figures(r: &RangeStats, spu: f64) -> Figures {
     f
 }
 
-fn buckets_of(d: &HistogramData, spu: f64) -> Vec<(f64, f64, u64)> {
+pub(crate) fn buckets_of(d: &HistogramData, spu: f64) -> Vec<(f64, f64, u64)> {
     native_buckets(d.schema(), d.zero_count(), d.buckets(), spu)
 }
 
-fn native_buckets(
+pub(crate) fn native_buckets(
     schema: i8,
     zero: u64,
     buckets: impl Iterator<Item = (i32, u64)>,

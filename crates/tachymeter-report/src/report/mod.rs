@@ -99,6 +99,7 @@ pub use tachymeter_export::KindDoc;
 use tachymeter_monitor::{alerting::AlertManager, ResourceMonitor};
 
 pub use build::ReportBuilder;
+pub(crate) use build::{buckets_of, native_buckets};
 pub use compare::{compare, Comparison, SeriesDelta};
 pub use dashboard::{DashboardData, DashboardFigures};
 

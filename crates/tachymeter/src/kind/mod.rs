@@ -102,6 +102,14 @@ macro_rules! kinds {
                     $(Entry::$variant(_) => MetricKind::$variant,)*
                 }
             }
+
+            /// The series' statistics over `range` from its history (what its handle's
+            /// `range` returns).
+            pub(crate) fn range(&self, range: crate::Range) -> Option<crate::RangeStats> {
+                match self {
+                    $(Entry::$variant(core) => core.range(range),)*
+                }
+            }
         }
 
         $(
