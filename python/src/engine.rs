@@ -53,12 +53,7 @@ impl Engine {
 }
 
 /// `Opts` from the Python arguments.
-fn opts(
-    name: &str,
-    help: &str,
-    unit: &str,
-    labels: Option<BTreeMap<String, String>>,
-) -> Opts {
+fn opts(name: &str, help: &str, unit: &str, labels: Option<BTreeMap<String, String>>) -> Opts {
     let mut o = Opts::new(name).help(help).unit(unit);
     for (k, v) in labels.unwrap_or_default() {
         o = o.label(k, v);
@@ -166,7 +161,7 @@ impl Engine {
             .inner
             .histogram_with(opts(name, help, unit, labels), cfg)
             .map_err(reg_err)?;
-        Ok(Histogram::new(h))
+        Ok(Histogram::new(h, self.inner.clone()))
     }
 
     /// A counter family: one name, these label names, a series per tuple of values.
@@ -186,6 +181,7 @@ impl Engine {
         Ok(CounterFamily {
             inner: f,
             labelnames,
+            engine: self.inner.clone(),
         })
     }
 
@@ -206,6 +202,7 @@ impl Engine {
         Ok(GaugeFamily {
             inner: f,
             labelnames,
+            engine: self.inner.clone(),
         })
     }
 
@@ -229,6 +226,7 @@ impl Engine {
         Ok(HistogramFamily {
             inner: f,
             labelnames,
+            engine: self.inner.clone(),
         })
     }
 
@@ -340,9 +338,7 @@ impl Engine {
         cfg.addr = addr;
         let source = self.inner.clone();
         let server = py
-            .detach(move || {
-                tachymeter_export::MetricsServer::start(cfg, move || source.snapshot())
-            })
+            .detach(move || tachymeter_export::MetricsServer::start(cfg, move || source.snapshot()))
             .map_err(|e| error(ErrorKind::Server, format!("cannot serve on {addr}: {e}")))?;
         Ok(MetricsServer {
             addr: server.local_addr(),
@@ -422,7 +418,7 @@ fn count_amount(amount: &Bound<'_, PyAny>) -> PyResult<u64> {
 }
 
 impl Counter {
-    fn new(inner: tachymeter::Counter) -> Counter {
+    fn new(inner: tachymeter::Counter, _engine: EngineRef) -> Counter {
         Counter { inner }
     }
 }
@@ -463,7 +459,7 @@ pub struct Gauge {
 }
 
 impl Gauge {
-    fn new(inner: tachymeter::Gauge) -> Gauge {
+    fn new(inner: tachymeter::Gauge, _engine: EngineRef) -> Gauge {
         Gauge { inner }
     }
 }
@@ -502,11 +498,28 @@ impl Gauge {
 #[pyclass(module = "tachymeter._native", frozen)]
 pub struct Histogram {
     inner: tachymeter::Histogram,
+    /// The engine it belongs to: batches record through a `LocalRecorder` of it.
+    engine: EngineRef,
 }
 
+/// Batches at least this long record through a `LocalRecorder` (one slot claim per batch,
+/// then no thread-local lookup per value); shorter ones through the handle.
+const LOCAL_BATCH: usize = 64;
+
 impl Histogram {
-    fn new(inner: tachymeter::Histogram) -> Histogram {
-        Histogram { inner }
+    fn new(inner: tachymeter::Histogram, engine: EngineRef) -> Histogram {
+        Histogram { inner, engine }
+    }
+
+    /// Records every value of `values` (`len` of them). Called with the GIL released.
+    fn record_batch(&self, values: impl Iterator<Item = f64>, len: usize) {
+        if len < LOCAL_BATCH {
+            values.for_each(|v| self.inner.record_f64(v));
+        } else {
+            let rec = self.engine.local_recorder();
+            let h = rec.histogram(&self.inner);
+            values.for_each(|v| h.record_f64(v));
+        }
     }
 }
 
@@ -611,13 +624,13 @@ impl Histogram {
         let bytes = mv.call_method0("tobytes")?;
         let bytes = bytes.cast::<PyBytes>()?;
         let data: &[u8] = bytes.as_bytes();
-        let h = &self.inner;
-        py.detach(|| {
-            for chunk in data.chunks_exact(itemsize) {
-                h.record_f64(decode(kind, chunk));
-            }
+        let n = data.len() / itemsize;
+        py.detach(|| match kind {
+            // The common case gets its own loop (no per-item dispatch on the kind).
+            Item::F64 => self.record_batch(data.chunks_exact(8).map(|c| decode(Item::F64, c)), n),
+            _ => self.record_batch(data.chunks_exact(itemsize).map(|c| decode(kind, c)), n),
         });
-        Ok(data.len() / itemsize)
+        Ok(n)
     }
 
     /// A timer recording the elapsed seconds into this histogram: a context manager
@@ -690,8 +703,7 @@ impl Histogram {
                 ))
             })?);
         }
-        let h = &self.inner;
-        py.detach(|| v.iter().for_each(|&x| h.record_f64(x)));
+        py.detach(|| self.record_batch(v.iter().copied(), v.len()));
         Ok(v.len())
     }
 }
@@ -795,6 +807,7 @@ macro_rules! family {
         pub struct $name {
             inner: $fam,
             labelnames: Vec<String>,
+            engine: EngineRef,
         }
 
         #[pymethods]
@@ -810,7 +823,7 @@ macro_rules! family {
                 let values = label_values(&self.labelnames, args, kwargs)?;
                 let refs: Vec<&str> = values.iter().map(String::as_str).collect();
                 let h = self.inner.with(&refs).clone();
-                Ok($ctor(h))
+                Ok($ctor(h, self.engine.clone()))
             }
 
             /// Removes the series with these label values; true if it existed.

@@ -248,7 +248,8 @@ impl SerializationMonitor {
     /// Sets a threshold (`avg_time`, `p95_time`, `p99_time`, `error_rate`,
     /// `min_bytes_per_second`); NaN removes it.
     fn set_threshold(&self, metric: &str, threshold: f64) -> PyResult<()> {
-        self.inner.set_threshold(threshold_metric(metric)?, threshold);
+        self.inner
+            .set_threshold(threshold_metric(metric)?, threshold);
         Ok(())
     }
 
@@ -365,7 +366,8 @@ impl Profiler {
     }
 
     fn identify_bottlenecks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let s = py.detach(|| guard("identify_bottlenecks", || self.inner.identify_bottlenecks()))?;
+        let s =
+            py.detach(|| guard("identify_bottlenecks", || self.inner.identify_bottlenecks()))?;
         to_py(py, &s)
     }
 
@@ -623,11 +625,7 @@ impl OperationTracker {
     }
 
     #[pyo3(signature = (count=10))]
-    fn recent_operations<'py>(
-        &self,
-        py: Python<'py>,
-        count: usize,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn recent_operations<'py>(&self, py: Python<'py>, count: usize) -> PyResult<Bound<'py, PyAny>> {
         let m = py.detach(|| guard("recent_operations", || self.inner.recent_operations(count)))?;
         to_py(py, &m)
     }
@@ -713,10 +711,7 @@ impl ResourceMonitor {
 
     /// Starts the background sampling thread (idempotent).
     fn start(&self, py: Python<'_>) -> PyResult<()> {
-        let mut s = self
-            .sampling
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut s = self.sampling.lock().unwrap_or_else(PoisonError::into_inner);
         if s.is_none() {
             let sampling = py
                 .detach(|| self.inner.start())

@@ -185,7 +185,11 @@ fn bottlenecks<'py>(
 
 /// The seeds' grade (`excellent`, `good`, `fair`, `poor`) of average CPU and memory percent.
 #[pyfunction]
-fn grade<'py>(py: Python<'py>, cpu_percent: f64, memory_percent: f64) -> PyResult<Bound<'py, PyAny>> {
+fn grade<'py>(
+    py: Python<'py>,
+    cpu_percent: f64,
+    memory_percent: f64,
+) -> PyResult<Bound<'py, PyAny>> {
     to_py(py, &analysis::grade(cpu_percent, memory_percent))
 }
 

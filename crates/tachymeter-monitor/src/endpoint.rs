@@ -228,7 +228,13 @@ impl EndpointTracker {
         status: u16,
         error: bool,
     ) {
-        self.record_nanos(endpoint, method, duration.nanos().unwrap_or(0), status, error);
+        self.record_nanos(
+            endpoint,
+            method,
+            duration.nanos().unwrap_or(0),
+            status,
+            error,
+        );
     }
 
     fn record_nanos(&self, e: &str, m: &str, ns: u64, status: u16, error: bool) {
