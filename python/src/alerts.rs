@@ -15,7 +15,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -327,10 +327,8 @@ impl AlertManager {
         let timeout = seconds("timeout", timeout)?;
         let got = py.detach(|| {
             let rx = self.rx.lock().unwrap_or_else(PoisonError::into_inner);
-            match rx.recv_timeout(timeout) {
-                Ok(e) => Some(e),
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-            }
+            // A timeout and a closed channel both mean "no event".
+            rx.recv_timeout(timeout).ok()
         });
         got.map(|e| to_py(py, &e)).transpose()
     }

@@ -83,6 +83,7 @@ impl Engine {
     /// collects).
     #[new]
     #[pyo3(signature = (interval=1.0, window=60, max_threads=256, label_set_limit=1000, max_series=100_000, history=true, background=true))]
+    #[allow(clippy::too_many_arguments)] // Python keyword arguments
     fn new(
         py: Python<'_>,
         interval: f64,
@@ -334,8 +335,10 @@ impl Engine {
             .parse()
             .or_else(|_| format!("[{host}]:{port}").parse())
             .map_err(|_| error(ErrorKind::Config, format!("invalid host {host:?}")))?;
-        let mut cfg = tachymeter_export::ServerConfig::default();
-        cfg.addr = addr;
+        let cfg = tachymeter_export::ServerConfig {
+            addr,
+            ..Default::default()
+        };
         let source = self.inner.clone();
         let server = py
             .detach(move || tachymeter_export::MetricsServer::start(cfg, move || source.snapshot()))

@@ -245,3 +245,37 @@ def test_hostile_inputs_do_not_crash(engine):
     s = engine.histogram_stats("h2")
     assert s["count"] == 1  # 1e300 s is clamped to the largest storable value
     assert engine.stats()["rejected"] == 2
+
+
+def test_units(engine):
+    ms = engine.histogram("render_time", unit="milliseconds")
+    ms.observe(12.5)  # 12.5 ms, stored as 12,500,000 ns
+    s = engine.histogram_stats("render_time")
+    assert (s["unit"], s["sum"], s["min"]) == ("milliseconds", 12.5, 12.5)
+    # Exporters present time in seconds.
+    assert "render_time_seconds_sum 0.0125\n" in engine.export_prometheus()
+    ratio = engine.histogram("hit_ratio", unit="ratio")
+    ratio.observe(0.1234567)  # stored in millionths
+    assert engine.histogram_stats("hit_ratio")["sum"] == 0.123457
+    b = engine.histogram("payload", unit="bytes")
+    b.observe(1500.4)  # stored as whole bytes
+    assert engine.histogram_stats("payload")["sum"] == 1500
+
+
+def test_default_engine_helpers():
+    a = tachymeter.default_engine()
+    assert a is tachymeter.default_engine()
+    c = tachymeter.counter("helper_requests")
+    c.inc(3)
+    tachymeter.gauge("helper_level").set(2.0)
+    tachymeter.histogram("helper_latency").observe(0.5)
+    snap = tachymeter.snapshot()
+    assert snap.value("helper_requests") == 3
+    assert snap.value("helper_level") == 2.0
+    assert snap.value("helper_latency")["count"] == 1
+    server = tachymeter.start_http_server(0)
+    try:
+        body = urllib.request.urlopen(server.url, timeout=5).read().decode()
+        assert "helper_requests_total 3\n" in body
+    finally:
+        server.stop()

@@ -572,3 +572,26 @@ def test_analysis_functions_against_oracles():
     cv = np.std(vals, ddof=1) / np.mean(vals)
     assert st["stability_score"] == pytest.approx(1 / (1 + cv), rel=1e-12)
     assert _native.grade(20.0, 30.0) == "excellent"
+
+
+def test_resource_sampling_thread_and_system_monitor():
+    from tachymeter.performance_monitoring_system import SystemResourceMonitor
+
+    engine = tachymeter.Engine(interval=0.02)
+    rm = mon.ResourceMonitor(engine=engine, interval=0.02)
+    rm.start()
+    deadline = time.time() + 10
+    first = rm.native.current()["sequence"]
+    while rm.native.current()["sequence"] < first + 2 and time.time() < deadline:
+        time.sleep(0.01)
+    rm.stop()
+    rm.stop()  # idempotent
+    assert rm.native.current()["sequence"] >= first + 2  # the thread sampled
+    sysmon = SystemResourceMonitor(sample_interval=1, engine=engine)
+    now = sysmon.get_current_usage()
+    assert 0 <= now["cpu_percent"] <= 100 and now["memory_total_bytes"] > 0
+    history = sysmon.get_resource_history(1)["readings"]
+    total = history["system_memory_total"]
+    assert total["min"] == total["max"] == total["last"] == now["memory_total_bytes"]
+    cpu = history["system_cpu_usage"]
+    assert cpu["min"] <= cpu["mean"] <= cpu["max"]
