@@ -279,3 +279,66 @@ def test_default_engine_helpers():
         assert "helper_requests_total 3\n" in body
     finally:
         server.stop()
+
+
+def _side_thread_progress_during(call, attempts=20):
+    """Whether a second Python thread ran during ``call()``. The switch interval is set to
+    10 s, so the calling thread gives the GIL up only if ``call`` releases it: a
+    GIL-holding ``call`` never lets the side thread move (deterministic failure), a releasing
+    one lets it run (retried ``attempts`` times in case it was not scheduled in time)."""
+    import sys
+
+    count = [0]
+    stop = threading.Event()
+
+    def side():
+        while not stop.is_set():
+            count[0] += 1
+            time.sleep(0)  # releases the GIL, so the caller can take it back
+
+    old = sys.getswitchinterval()
+    t = threading.Thread(target=side)
+    t.start()
+    sys.setswitchinterval(10.0)
+    try:
+        for _ in range(attempts):
+            before = count[0]
+            call()
+            if count[0] != before:
+                return True
+        return False
+    finally:
+        sys.setswitchinterval(old)
+        stop.set()
+        t.join()
+
+
+def test_observe_many_releases_the_gil(engine):
+    h = engine.histogram("gil_batch")
+    values = np.random.default_rng(3).random(2_000_000)
+    assert _side_thread_progress_during(lambda: h.observe_many(values))
+
+
+def test_flush_and_export_release_the_gil(engine):
+    fam = engine.histogram_family("gil_export", ["k"])
+    for i in range(200):
+        fam.labels(str(i)).observe(0.001 * i)
+    assert _side_thread_progress_during(lambda: engine.export_json())
+
+
+def test_blocking_waits_release_the_gil(engine):
+    """``next_event`` waits with the GIL released: the event it returns is produced by a
+    thread that needs the GIL to run (a held GIL would time out after 30 s instead)."""
+    am = tachymeter._native.AlertManager(engine)
+    g = engine.gauge("gil_queue")
+    am.add_rule("GilQueueDeep", "gauge", "gil_queue", above=1, cooldown=0)
+
+    def produce():
+        g.set(5)
+        am.evaluate(flush=True)
+
+    t = threading.Timer(0.05, produce)
+    t.start()
+    e = am.next_event(30.0)
+    t.join()
+    assert e is not None and e["alert"] == "GilQueueDeep"
