@@ -45,13 +45,14 @@ pub struct InferenceMetrics {
 #[pymethods]
 impl InferenceMetrics {
     #[new]
-    #[pyo3(signature = (engine=None, window_size=100, detailed_stats=true, track_percentiles=true, instance=None))]
+    #[pyo3(signature = (engine=None, window_size=100, detailed_stats=true, track_percentiles=true, instance=None, recent_capacity=None))]
     fn new(
         engine: Option<&Engine>,
         window_size: usize,
         detailed_stats: bool,
         track_percentiles: bool,
         instance: Option<String>,
+        recent_capacity: Option<usize>,
     ) -> PyResult<Self> {
         let mut b = on_engine!(tm::InferenceMetrics::builder(), engine)
             .window_size(window_size)
@@ -59,6 +60,9 @@ impl InferenceMetrics {
             .track_percentiles(track_percentiles);
         if let Some(i) = instance {
             b = b.instance(i);
+        }
+        if let Some(c) = recent_capacity {
+            b = b.recent_capacity(c);
         }
         Ok(InferenceMetrics {
             inner: b.build().map_err(reg_err)?,

@@ -27,8 +27,14 @@ from typing import Any, Callable, Dict, List, Optional
 
 from . import _native
 from ._engine import default_engine
+from ._errors import RegistrationError
 
 log = logging.getLogger("tachymeter")
+
+#: Raw inference times every ``PerformanceMetrics`` keeps per recording thread by default:
+#: instances on one engine share this capacity (it is part of the histogram's configuration),
+#: so window sizes up to it can be mixed on one engine.
+WINDOW_CAPACITY = 10_000
 
 
 class PerformanceMetrics:
@@ -42,14 +48,26 @@ class PerformanceMetrics:
         *,
         engine: Optional[_native.Engine] = None,
         instance: Optional[str] = None,
+        window_capacity: int = WINDOW_CAPACITY,
     ):
         self.engine = engine or default_engine()
         self.window_size = window_size
         self.enable_detailed_stats = enable_detailed_stats
         self.track_percentiles = track_percentiles
-        self.native = _native.InferenceMetrics(
-            self.engine, window_size, enable_detailed_stats, track_percentiles, instance
-        )
+        capacity = max(window_capacity, window_size)
+        try:
+            self.native = _native.InferenceMetrics(
+                self.engine, window_size, enable_detailed_stats, track_percentiles, instance, capacity
+            )
+        except RegistrationError as e:
+            if "another configuration" not in str(e):
+                raise
+            raise RegistrationError(
+                f"{e}: every PerformanceMetrics on one engine keeps the same number of raw "
+                f"samples (window_capacity, default {WINDOW_CAPACITY}); window_size="
+                f"{window_size} needs window_capacity >= {window_size} on every instance of "
+                "this engine, or an engine of its own (engine=tachymeter.Engine())"
+            ) from None
         # The recording methods are the native ones (no Python frame in between).
         self.update_inference = self.native.update_inference
         self.record_error = self.native.record_error

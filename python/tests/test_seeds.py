@@ -595,3 +595,44 @@ def test_resource_sampling_thread_and_system_monitor():
     assert total["min"] == total["max"] == total["last"] == now["memory_total_bytes"]
     cpu = history["system_cpu_usage"]
     assert cpu["min"] <= cpu["mean"] <= cpu["max"]
+
+
+def test_seed_best_practices():
+    """Seed 002's best practices 1 and 2: window sizes, and the guarded positional update."""
+    engine = tachymeter.Engine(background=False)
+    realtime_metrics = PerformanceMetrics(window_size=100, engine=engine)
+    longterm_metrics = PerformanceMetrics(window_size=10000, engine=engine)
+    assert (realtime_metrics.window_size, longterm_metrics.window_size) == (100, 10000)
+
+    def safe_metric_update(metrics, inference_time, batch_size):
+        try:
+            metrics.update_inference(inference_time, batch_size)
+        except Exception as e:  # noqa: BLE001 - the seed's pattern
+            raise AssertionError(f"Failed to update metrics: {e}")
+
+    times = [0.001 * (i + 1) for i in range(150)]
+    for t in times:
+        safe_metric_update(realtime_metrics, t, 8)
+    s = realtime_metrics.get_statistics()
+    assert s["total_requests"] == 150
+    # The window statistics cover the last window_size (100) measurements, exactly.
+    last = [ns(t) for t in times[-100:]]
+    assert s["window_count"] == 100
+    assert s["window_avg_inference_time"] == pytest.approx(sum(last) / 100 / 1e9, rel=1e-12)
+    assert s["window_p95_inference_time"] == nearest_rank(last, 0.95) / 1e9
+    assert longterm_metrics.get_statistics()["total_requests"] == 0
+
+
+def test_window_sizes_mix_on_one_engine():
+    engine = tachymeter.Engine(background=False)
+    a = PerformanceMetrics(window_size=100, engine=engine)
+    b = PerformanceMetrics(window_size=1000, engine=engine)
+    c = PerformanceMetrics(window_size=10000, engine=engine)
+    for i in range(2000):
+        for m in (a, b, c):
+            m.update_inference(0.001 * (i + 1), 1)
+    assert [m.get_statistics()["window_count"] for m in (a, b, c)] == [100, 1000, 2000]
+    with pytest.raises(tachymeter.RegistrationError, match="window_capacity"):
+        PerformanceMetrics(window_size=20000, engine=engine)
+    alone = PerformanceMetrics(window_size=20000, engine=tachymeter.Engine(background=False))
+    assert alone.window_size == 20000  # on an engine of its own
