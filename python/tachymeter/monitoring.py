@@ -33,7 +33,7 @@ class PerformanceMonitor:
         self.max_history = max_history
         self.instance = str(next(_instances))
         self._family = self.engine.histogram_family(
-            "operation_duration", ["monitor", "operation"], "Timed operations.", "seconds"
+            "timed_operation_duration", ["monitor", "operation"], "Operations timed by PerformanceMonitor.timer().", "seconds"
         )
         self._handles: Dict[str, _native.Histogram] = {}
 
@@ -55,7 +55,7 @@ class PerformanceMonitor:
         """``{count, min, max, mean, median, std, p50, p90, p95, p99}`` in seconds (plus
         ``sum`` and ``error_bound``); ``{}`` for an operation never timed."""
         s = self.engine.histogram_stats(
-            "operation_duration", {"monitor": self.instance, "operation": name}, fresh
+            "timed_operation_duration", {"monitor": self.instance, "operation": name}, fresh
         )
         return s or {}
 

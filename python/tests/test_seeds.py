@@ -431,7 +431,7 @@ def test_seed_quick_reference(tmp_path):
     out = tmp_path / "metrics.json"
     monitor.export_metrics(format="json", output_path=out)
     doc = json.loads(out.read_text())
-    assert any(m["name"] == "operation_duration" for m in doc["metrics"])
+    assert any(m["name"] == "timed_operation_duration" for m in doc["metrics"])
     with pytest.raises(tachymeter.ConfigError):
         monitor.export_metrics(format="xml")
 
@@ -636,3 +636,31 @@ def test_window_sizes_mix_on_one_engine():
         PerformanceMetrics(window_size=20000, engine=engine)
     alone = PerformanceMetrics(window_size=20000, engine=tachymeter.Engine(background=False))
     assert alone.window_size == 20000  # on an engine of its own
+
+
+def test_every_class_twice_on_one_engine():
+    """Every class of the package can be made twice on one engine: no metric name of one
+    monitor collides with another's, and instances get their own series."""
+    from tachymeter import performance_metrics as pm
+    from tachymeter import serialization as se
+    from tachymeter.performance_monitoring_system import SystemResourceMonitor
+
+    engine = tachymeter.Engine(background=False)
+    made = []
+    for _ in range(2):
+        m = pm.PerformanceMetrics(engine=engine)
+        made += [
+            m, pm.PerformanceAlerting(m), pm.PrometheusExporter(m), pm.PerformanceProfiler(m),
+            pm.CustomMetrics(m), pm.PerformanceAnalyzer(m), se.PerformanceMonitor(engine=engine),
+            mon.PerformanceMonitor(engine=engine), mon.ImageProcessingProfiler(engine=engine),
+            mon.APIPerformanceTracker(engine=engine), mon.CacheManager(engine=engine, name="c"),
+            mon.ResourceMonitor(engine=engine), mon.PerformanceReport(engine=engine),
+            PerformanceTracker(engine=engine), SystemResourceMonitor(engine=engine),
+        ]
+    a, b = made[0], made[15]
+    a.update_inference(0.5, 1)
+    assert (a.get_statistics()["total_requests"], b.get_statistics()["total_requests"]) == (1, 0)
+    t1, t2 = made[7], made[22]
+    with t1.timer("op"):
+        pass
+    assert (t1.get_statistics("op")["count"], t2.get_statistics("op")) == (1, {})
