@@ -97,3 +97,103 @@ class SystemResourceMonitor:
     def get_resource_history(self, hours_back: int = 1) -> Dict[str, Any]:
         self.engine.flush()
         return self.native.history(hours_back)
+
+
+class PerformanceAnalyzer:
+    """Reports over a tracker and a resource monitor: requests, latency, errors, resource
+    usage, bottlenecks and recommendations (a report dict, schema v1)."""
+
+    def __init__(self, tracker: PerformanceTracker, resource_monitor: Optional[SystemResourceMonitor] = None):
+        self.tracker = tracker
+        self.resource_monitor = resource_monitor
+        self.engine = tracker.engine
+
+    def generate_performance_report(self, hours_back: float = 24) -> Dict[str, Any]:
+        import json
+
+        self.engine.flush()
+        rm = self.resource_monitor.native if self.resource_monitor else None
+        return json.loads(
+            _native.build_report(self.engine, title="Performance report", hours_back=float(hours_back), resources=rm)
+        )
+
+
+_CONFIG_DEFAULTS = {"sample_interval": 30.0, "dashboard_max_age": 30.0, "start_resource_sampling": False}
+
+
+class PerformanceMonitoringSystem:
+    """The seeds' facade: track operations by kind, reports, cached dashboard data.
+
+    ``config_path``: a JSON file with any of ``sample_interval`` (seconds between resource
+    readings), ``dashboard_max_age`` (seconds a dashboard stays cached) and
+    ``start_resource_sampling``; other keys are an error."""
+
+    def __init__(self, config_path: Optional[str] = None, *, engine: Optional[_native.Engine] = None):
+        self.engine = engine or default_engine()
+        self.config = self._load_config(config_path)
+        self.tracker = PerformanceTracker(engine=self.engine)
+        self.resource_monitor = SystemResourceMonitor(
+            self.config["sample_interval"], engine=self.engine, start=self.config["start_resource_sampling"]
+        )
+        self.analyzer = PerformanceAnalyzer(self.tracker, self.resource_monitor)
+        self._dashboard = _native.DashboardData(self.engine, None, self.resource_monitor.native)
+
+    @staticmethod
+    def _load_config(config_path: Optional[str]) -> Dict[str, Any]:
+        import json
+
+        from ._errors import ConfigError
+
+        cfg = dict(_CONFIG_DEFAULTS)
+        if config_path is None:
+            return cfg
+        try:
+            with open(config_path, encoding="utf-8") as f:
+                given = json.load(f)
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"cannot read the configuration {config_path}: {e}") from None
+        if not isinstance(given, dict):
+            raise ConfigError(f"{config_path}: the configuration must be a JSON object")
+        unknown = set(given) - set(cfg)
+        if unknown:
+            raise ConfigError(f"{config_path}: unknown keys {sorted(unknown)}; known: {sorted(cfg)}")
+        for k in ("sample_interval", "dashboard_max_age"):
+            if k in given and not (isinstance(given[k], (int, float)) and given[k] > 0):
+                raise ConfigError(f"{config_path}: {k} must be a positive number of seconds")
+        cfg.update(given)
+        return cfg
+
+    def _track(self, kind: PerformanceMetricType, name: str, metadata) -> str:
+        return self.tracker.start_operation(kind, name, metadata)
+
+    def track_download_operation(self, operation_name: str, metadata=None) -> str:
+        return self._track(PerformanceMetricType.DOWNLOAD_OPERATION, operation_name, metadata)
+
+    def track_health_check(self, operation_name: str, metadata=None) -> str:
+        return self._track(PerformanceMetricType.HEALTH_CHECK, operation_name, metadata)
+
+    def track_fallback_strategy(self, operation_name: str, metadata=None) -> str:
+        return self._track(PerformanceMetricType.FALLBACK_STRATEGY, operation_name, metadata)
+
+    def track_analytics_collection(self, operation_name: str, metadata=None) -> str:
+        return self._track(PerformanceMetricType.ANALYTICS_COLLECTION, operation_name, metadata)
+
+    def track_model_operation(self, operation_name: str, metadata=None) -> str:
+        return self._track(PerformanceMetricType.MODEL_OPERATION, operation_name, metadata)
+
+    def end_tracking(self, operation_id: str, success: bool = True, error_message=None, additional_metadata=None):
+        return self.tracker.end_operation(operation_id, success, error_message, additional_metadata)
+
+    def get_performance_report(self, hours_back: float = 24) -> Dict[str, Any]:
+        return self.analyzer.generate_performance_report(hours_back)
+
+    def get_dashboard_data(self, force_refresh: bool = False) -> Dict[str, Any]:
+        """Requests, throughput, error rate, latency quantiles, resources; cached for
+        ``dashboard_max_age`` seconds unless ``force_refresh``."""
+        if force_refresh:
+            self.engine.flush()
+            return self._dashboard.refresh()
+        return self._dashboard.get(self.config["dashboard_max_age"])
+
+    def shutdown(self) -> None:
+        self.resource_monitor.stop_monitoring()

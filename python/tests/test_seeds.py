@@ -664,3 +664,36 @@ def test_every_class_twice_on_one_engine():
     with t1.timer("op"):
         pass
     assert (t1.get_statistics("op")["count"], t2.get_statistics("op")) == (1, {})
+
+
+def test_seed_monitoring_system(tmp_path):
+    from tachymeter.performance_monitoring_system import PerformanceMonitoringSystem
+
+    cfg = tmp_path / "perf.json"
+    cfg.write_text(json.dumps({"sample_interval": 5, "dashboard_max_age": 60}))
+    engine = tachymeter.Engine(background=False)
+    system = PerformanceMonitoringSystem(str(cfg), engine=engine)
+    assert system.config["sample_interval"] == 5
+    ids = [
+        system.track_download_operation("model.bin", {"bytes": 10}),
+        system.track_health_check("db"),
+        system.track_fallback_strategy("mirror"),
+        system.track_analytics_collection("daily"),
+        system.track_model_operation("load"),
+    ]
+    for i, op in enumerate(ids):
+        assert system.end_tracking(op, success=i != 1, error_message=None if i != 1 else "down") is not None
+    all_m = system.tracker.get_all_metrics(1)
+    assert all_m["summary"]["total_operations"] == 5 and all_m["summary"]["failed_operations"] == 1
+    assert set(all_m["by_type"]) == {t.value for t in PerformanceMetricType if t is not PerformanceMetricType.SYSTEM_RESOURCE}
+    report = system.get_performance_report(1)
+    assert report["schema_version"] == 1 and report["period"]["hours_back"] == 1
+    first = system.get_dashboard_data(force_refresh=True)
+    assert system.get_dashboard_data() == first  # cached for 60 s
+    system.shutdown()
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"sample_intervall": 5}))
+    with pytest.raises(tachymeter.ConfigError, match="unknown keys"):
+        PerformanceMonitoringSystem(str(bad), engine=engine)
+    with pytest.raises(tachymeter.ConfigError, match="cannot read"):
+        PerformanceMonitoringSystem(str(tmp_path / "missing.json"), engine=engine)
