@@ -187,7 +187,7 @@ def test_exports(engine):
     text = engine.export_prometheus()
     assert "# TYPE jobs_total counter\njobs_total 4\n" in text
     assert 'job_time_seconds_bucket{le="0.1"} 1\n' in text
-    assert 'job_time_seconds_bucket{le="1"} 2\n' in text or 'job_time_seconds_bucket{le="1.0"} 2\n' in text
+    assert 'job_time_seconds_bucket{le="1.0"} 2\n' in text
     assert 'job_time_seconds_bucket{le="+Inf"} 3\n' in text
     assert "job_time_seconds_count 3\n" in text
     assert engine.export_prometheus(openmetrics=True).endswith("# EOF\n")
