@@ -162,15 +162,7 @@ impl Drop for TrackGuard<'_> {
         let t = self.tracker;
         let clock = t.engine.clock();
         let ns = clock.delta_nanos(self.start, clock.raw());
-        let (id, e, m) = (t.instance.as_str(), self.endpoint, self.method);
-        t.duration.with(&[id, e, m]).record(ns);
-        let mut code = [0u8; 5];
-        t.responses
-            .with(&[id, e, m, status_str(self.status, &mut code)])
-            .increment();
-        if self.error || self.status >= 500 {
-            t.errors.with(&[id, e, m]).increment();
-        }
+        t.record_nanos(self.endpoint, self.method, ns, self.status, self.error);
     }
 }
 
@@ -209,6 +201,51 @@ impl EndpointTracker {
             start: self.engine.clock().raw(),
             status: 200,
             error: false,
+        }
+    }
+
+    /// Records one request timed by the caller (`duration` as `Duration` or float seconds;
+    /// an invalid duration records as 0): what a [`TrackGuard`] records when it drops, for
+    /// callers that cannot hold a guard across the request (the Python bindings' context
+    /// manager). `status` 500 and above, or `error`, count as an error.
+    ///
+    /// ```
+    /// use tachymeter_monitor::EndpointTracker;
+    /// let engine = std::sync::Arc::new(tachymeter::Engine::builder().background(false).build().unwrap());
+    /// let tracker = EndpointTracker::builder().engine(engine.clone()).build().unwrap();
+    /// tracker.record("/a", "GET", 0.004, 200, false);
+    /// tracker.record("/a", "GET", 0.002, 404, true);
+    /// engine.flush();
+    /// let stats = tracker.endpoint_stats("/a");
+    /// assert_eq!((stats.count, stats.error_rate), (2, 0.5));
+    /// assert!((stats.mean_ms.unwrap() - 3.0).abs() < 1e-9);
+    /// ```
+    pub fn record(
+        &self,
+        endpoint: &str,
+        method: &str,
+        duration: impl crate::Elapsed,
+        status: u16,
+        error: bool,
+    ) {
+        self.record_nanos(
+            endpoint,
+            method,
+            duration.nanos().unwrap_or(0),
+            status,
+            error,
+        );
+    }
+
+    fn record_nanos(&self, e: &str, m: &str, ns: u64, status: u16, error: bool) {
+        let id = self.instance.as_str();
+        self.duration.with(&[id, e, m]).record(ns);
+        let mut code = [0u8; 5];
+        self.responses
+            .with(&[id, e, m, status_str(status, &mut code)])
+            .increment();
+        if error || status >= 500 {
+            self.errors.with(&[id, e, m]).increment();
         }
     }
 

@@ -121,6 +121,7 @@ pub struct InferenceMetricsBuilder {
     engine: EngineRef,
     instance: Option<String>,
     window_size: usize,
+    recent_capacity: Option<usize>,
     detailed_stats: bool,
     track_percentiles: bool,
 }
@@ -143,6 +144,36 @@ impl InferenceMetricsBuilder {
     /// within an aggregation interval). Rounded up to a power of two internally.
     pub fn window_size(mut self, n: usize) -> Self {
         self.window_size = n;
+        self
+    }
+
+    /// Raw samples the `inference_time` histogram keeps per recording thread (default:
+    /// `window_size`; never less than it). The capacity is part of the histogram's
+    /// configuration, which every instance on one engine shares: to put instances with
+    /// different window sizes on one engine, give them all the same capacity, at least the
+    /// largest window (each window statistic still covers its own `window_size` samples).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tachymeter_monitor::InferenceMetrics;
+    /// let engine = Arc::new(tachymeter::Engine::builder().background(false).build().unwrap());
+    /// let build = |window| {
+    ///     InferenceMetrics::builder().engine(engine.clone()).window_size(window).recent_capacity(1000)
+    /// };
+    /// let (small, large) = (build(10).build().unwrap(), build(1000).build().unwrap());
+    /// for i in 1..=100u32 {
+    ///     small.update_inference(f64::from(i) * 1e-3, 1, 0.0, 0.0);
+    ///     large.update_inference(f64::from(i) * 1e-3, 1, 0.0, 0.0);
+    /// }
+    /// engine.flush();
+    /// assert_eq!(small.statistics().window_count, 10);
+    /// assert_eq!(large.statistics().window_count, 100);
+    /// // Without a common capacity, the second window size is refused.
+    /// let other = InferenceMetrics::builder().engine(engine.clone()).window_size(50).build();
+    /// assert!(other.is_err());
+    /// ```
+    pub fn recent_capacity(mut self, n: usize) -> Self {
+        self.recent_capacity = Some(n);
         self
     }
 
@@ -180,7 +211,12 @@ impl InferenceMetricsBuilder {
         Ok(InferenceMetrics {
             inference: e.histogram_with(
                 seconds("inference_time", "Inference time."),
-                HistogramConfig::default().recent(self.window_size.max(1)),
+                HistogramConfig::default().recent(
+                    self.recent_capacity
+                        .unwrap_or(0)
+                        .max(self.window_size)
+                        .max(1),
+                ),
             )?,
             total: e.histogram(seconds(
                 "inference_total_time",
@@ -240,6 +276,7 @@ impl InferenceMetrics {
             engine: EngineRef::Global,
             instance: None,
             window_size: 100,
+            recent_capacity: None,
             detailed_stats: true,
             track_percentiles: true,
         }

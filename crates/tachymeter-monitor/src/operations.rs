@@ -151,6 +151,13 @@ impl OperationId {
         self.0
     }
 
+    /// The id whose [`as_u64`](Self::as_u64) is `v` (an id that crossed a language boundary
+    /// as a number or string). A forged or stale id is safe to end: the tracker checks the
+    /// slot's generation and counts it as unknown.
+    pub fn from_u64(v: u64) -> OperationId {
+        OperationId(v)
+    }
+
     fn slot(self) -> usize {
         self.0 as u32 as usize
     }
