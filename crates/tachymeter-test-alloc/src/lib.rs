@@ -14,6 +14,11 @@
 //! assert_eq!(tachymeter_test_alloc::allocations(|| v.push(1)), 0);
 //! assert_eq!(tachymeter_test_alloc::allocations(|| drop(vec![1u8; 64])), 1);
 //! tachymeter_test_alloc::assert_installed();
+//!
+//! let before = tachymeter_test_alloc::live_bytes();
+//! let kept = vec![0u8; 4096];
+//! assert!(tachymeter_test_alloc::live_bytes() - before >= 4096);
+//! drop(kept);
 //! ```
 //!
 //! Without `#[global_allocator]` set to [`Counting`] in the test binary, [`allocations`]
@@ -22,6 +27,22 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// Live heap bytes of the whole process (allocated minus freed), for the memory-growth tests.
+static LIVE: AtomicI64 = AtomicI64::new(0);
+
+/// Heap bytes allocated and not yet freed by the whole process since it started (all
+/// threads), when [`Counting`] is the global allocator.
+pub fn live_bytes() -> i64 {
+    // SeqCst: a reader comparing two readings wants the latest total, not a stale one.
+    LIVE.load(Ordering::SeqCst)
+}
+
+fn grow(bytes: usize, sign: i64) {
+    // Relaxed: a running total; readers only need it eventually (after joins, which order).
+    LIVE.fetch_add(sign * bytes as i64, Ordering::Relaxed);
+}
 
 thread_local! {
     /// Whether this thread's allocations are being counted.
@@ -68,20 +89,34 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         note();
         // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(l) }
+        let p = unsafe { System.alloc(l) };
+        if !p.is_null() {
+            grow(l.size(), 1);
+        }
+        p
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        grow(l.size(), -1);
         // SAFETY: same contract as our caller's.
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
         note();
         // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(l) }
+        let p = unsafe { System.alloc_zeroed(l) };
+        if !p.is_null() {
+            grow(l.size(), 1);
+        }
+        p
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
         note();
         // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(p, l, n) }
+        let q = unsafe { System.realloc(p, l, n) };
+        if !q.is_null() {
+            grow(n, 1);
+            grow(l.size(), -1);
+        }
+        q
     }
 }

@@ -4,62 +4,19 @@
 //! recent-sample ring), event log and timer, on several threads, must allocate nothing.
 #![allow(clippy::disallowed_types)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::sync::Barrier;
 use tachymeter::{Engine, HistogramConfig};
-
-struct Counting;
-
-thread_local! {
-    /// Whether this thread's allocations are being counted.
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    /// This thread's counted allocations (per thread, so concurrent tests cannot add to it).
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn note() {
-    // try_with: allocations during thread teardown must not panic the allocator.
-    if COUNTING.try_with(|c| c.get()).unwrap_or(false) {
-        let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
-    }
-}
-
-fn allocs() -> u64 {
-    ALLOCS.with(|a| a.get())
-}
-
-// SAFETY: every method forwards to `System` unchanged; counting has no effect on memory.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        note();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
+use tachymeter_test_alloc::allocations;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: tachymeter_test_alloc::Counting = tachymeter_test_alloc::Counting;
 
 const THREADS: u64 = 3;
 const RECORDS_PER_THREAD: u64 = 10_000_000 / THREADS / 6 + 1;
 
 #[test]
 fn ten_million_records_allocate_nothing_after_warm_up() {
+    tachymeter_test_alloc::assert_installed();
     let e = Engine::builder()
         .interval(std::time::Duration::from_millis(5))
         .build()
@@ -88,19 +45,16 @@ fn ten_million_records_allocate_nothing_after_warm_up() {
                     lc.increment();
                     lh.record(1);
                     barrier.wait();
-                    COUNTING.with(|x| x.set(true));
-                    let before = allocs();
-                    for i in 0..RECORDS_PER_THREAD {
-                        c.increment();
-                        g.add(1.0);
-                        h.record(i ^ k);
-                        ev.record_with((i % 7) as u32, i as u32);
-                        lc.add(2);
-                        let _timer = t.start_timer();
-                    }
-                    let mine = allocs() - before;
-                    COUNTING.with(|x| x.set(false));
-                    mine
+                    allocations(|| {
+                        for i in 0..RECORDS_PER_THREAD {
+                            c.increment();
+                            g.add(1.0);
+                            h.record(i ^ k);
+                            ev.record_with((i % 7) as u32, i as u32);
+                            lc.add(2);
+                            let _timer = t.start_timer();
+                        }
+                    })
                 })
             })
             .collect();
@@ -125,6 +79,7 @@ fn ten_million_records_allocate_nothing_after_warm_up() {
 /// runtime label values) and record-log records allocate nothing, on several threads.
 #[test]
 fn family_lookups_allocate_nothing_after_warm_up() {
+    tachymeter_test_alloc::assert_installed();
     let e = Engine::builder()
         .interval(std::time::Duration::from_millis(5))
         .build()
@@ -157,19 +112,16 @@ fn family_lookups_allocate_nothing_after_warm_up() {
                     }
                     log.record([0, 0, 0]);
                     barrier.wait();
-                    COUNTING.with(|x| x.set(true));
-                    let before = allocs();
-                    for i in 0..per_thread {
-                        let r = ROUTES[i as usize & 3];
-                        fam.with(&[r, "GET"]).increment();
-                        fam.record(&[r, "GET"], 2);
-                        by_macro(r);
-                        hist.record(&[STAGES[i as usize % 3]], i);
-                        log.record([i, 1, 2]);
-                    }
-                    let mine = allocs() - before;
-                    COUNTING.with(|x| x.set(false));
-                    mine
+                    allocations(|| {
+                        for i in 0..per_thread {
+                            let r = ROUTES[i as usize & 3];
+                            fam.with(&[r, "GET"]).increment();
+                            fam.record(&[r, "GET"], 2);
+                            by_macro(r);
+                            hist.record(&[STAGES[i as usize % 3]], i);
+                            log.record([i, 1, 2]);
+                        }
+                    })
                 })
             })
             .collect();
@@ -194,6 +146,7 @@ fn family_lookups_allocate_nothing_after_warm_up() {
 /// rebuilds the previously published snapshot in place once no reader holds it.
 #[test]
 fn aggregator_flush_allocates_nothing_in_steady_state() {
+    tachymeter_test_alloc::assert_installed();
     let e = Engine::builder()
         .background(false)
         .window(4)
@@ -230,11 +183,7 @@ fn aggregator_flush_allocates_nothing_in_steady_state() {
     let mut per_flush = Vec::new();
     for round in 12..20 {
         record(round);
-        COUNTING.with(|x| x.set(true));
-        let before = allocs();
-        drop(e.flush());
-        per_flush.push(allocs() - before);
-        COUNTING.with(|x| x.set(false));
+        per_flush.push(allocations(|| drop(e.flush())));
     }
     println!("aggregator allocations per flush, steady state: {per_flush:?}");
     assert!(per_flush.iter().all(|&n| n == 0), "{per_flush:?}");
@@ -245,12 +194,9 @@ fn aggregator_flush_allocates_nothing_in_steady_state() {
     drop(e.flush());
     record(20);
     // ...so this one finds its spare held by a reader and builds a fresh snapshot.
-    COUNTING.with(|x| x.set(true));
-    let before = allocs();
-    let _next = e.flush();
-    let fresh = allocs() - before;
-    COUNTING.with(|x| x.set(false));
+    let mut next = None;
+    let fresh = allocations(|| next = Some(e.flush()));
     println!("allocations of a flush whose previous snapshot is still held: {fresh}");
     assert!(fresh > 0);
-    drop(held);
+    drop((held, next));
 }

@@ -55,9 +55,9 @@ fn hundred_thousand_short_lived_threads() {
     });
     assert_eq!(e.flush().stats().overflow_claims, 0);
     run(99, 10);
-    let live_after_warm_up = live::bytes();
+    let live_after_warm_up = tachymeter_test_alloc::live_bytes();
     run(9_900, 10);
-    let live_after_all = live::bytes();
+    let live_after_all = tachymeter_test_alloc::live_bytes();
     let s = e.flush();
     assert_eq!(
         s.counter("c_total").unwrap().total,
@@ -82,36 +82,8 @@ fn hundred_thousand_short_lived_threads() {
     );
 }
 
-mod live {
-    //! Live heap bytes, from a counting allocator.
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::sync::atomic::{AtomicI64, Ordering};
-
-    static LIVE: AtomicI64 = AtomicI64::new(0);
-
-    pub fn bytes() -> i64 {
-        LIVE.load(Ordering::SeqCst)
-    }
-
-    struct Live;
-
-    // SAFETY: every method forwards to `System`; the counter has no effect on memory.
-    unsafe impl GlobalAlloc for Live {
-        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-            LIVE.fetch_add(l.size() as i64, Ordering::Relaxed);
-            // SAFETY: same contract as our caller's.
-            unsafe { System.alloc(l) }
-        }
-        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-            LIVE.fetch_sub(l.size() as i64, Ordering::Relaxed);
-            // SAFETY: same contract as our caller's.
-            unsafe { System.dealloc(p, l) }
-        }
-    }
-
-    #[global_allocator]
-    static GLOBAL: Live = Live;
-}
+#[global_allocator]
+static GLOBAL: tachymeter_test_alloc::Counting = tachymeter_test_alloc::Counting;
 
 /// The same thread pattern without recording: the standard library's own growth.
 fn control_threads_without_recording() -> i64 {
@@ -125,9 +97,9 @@ fn control_threads_without_recording() -> i64 {
     };
     run(1, 16);
     run(99, 10);
-    let a = live::bytes();
+    let a = tachymeter_test_alloc::live_bytes();
     run(9_900, 10);
-    let b = live::bytes();
+    let b = tachymeter_test_alloc::live_bytes();
     println!("control live heap: {a} B after 1,006 threads, {b} B after 100,006");
     b - a
 }
