@@ -151,6 +151,7 @@ impl HistogramData {
         self.min = None;
         self.max = None;
         self.cum.clear();
+        self.common = [None; 5];
     }
 
     fn with_cum(mut self) -> Self {

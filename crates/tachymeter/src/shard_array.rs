@@ -10,12 +10,15 @@
 //! same code must compile into loom models through the `sync` shim; the unsafe surface is two
 //! dereferences of pointers that are only ever set once, from `Box::into_raw`.
 
-use crate::sync::{AtomicPtr, Ordering};
+use crate::sync::{AtomicPtr, AtomicU64, Ordering};
 use std::marker::PhantomData;
 
 /// Lazily initialised per-slot shards.
 pub(crate) struct ShardArray<T> {
     ptrs: Box<[AtomicPtr<T>]>,
+    /// Bit `i` set once slot `i` has a shard (set after its pointer is published), so the
+    /// aggregator visits allocated shards without loading every pointer.
+    occupied: Box<[AtomicU64]>,
     /// The array owns the `T`s its pointers point to (drop check, auto traits).
     _owns: PhantomData<Box<T>>,
 }
@@ -27,6 +30,7 @@ impl<T> ShardArray<T> {
             ptrs: (0..len)
                 .map(|_| AtomicPtr::new(std::ptr::null_mut()))
                 .collect(),
+            occupied: (0..len.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
             _owns: PhantomData,
         }
     }
@@ -64,7 +68,11 @@ impl<T> ShardArray<T> {
             Ordering::AcqRel,
             Ordering::Acquire,
         ) {
-            Ok(_) => fresh,
+            Ok(_) => {
+                // Release: a reader that sees the bit (Acquire) sees the published pointer.
+                self.occupied[slot / 64].fetch_or(1 << (slot % 64), Ordering::Release);
+                fresh
+            }
             Err(winner) => {
                 // SAFETY: `fresh` came from `Box::into_raw` just above and was never shared.
                 drop(unsafe { Box::from_raw(fresh) });
@@ -84,9 +92,26 @@ impl<T> ShardArray<T> {
         (!p.is_null()).then(|| unsafe { &*p })
     }
 
-    /// Every allocated shard with its slot index.
+    /// Every allocated shard with its slot index, in slot order: one load per 64 slots plus
+    /// one per shard. A shard published during the walk may be missed (the next walk has it);
+    /// the allocating thread sets its bit before its first record, so a record that
+    /// happened-before the walk is never missed.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &T)> {
-        (0..self.len()).filter_map(move |i| self.get(i).map(|s| (i, s)))
+        self.occupied.iter().enumerate().flat_map(move |(w, word)| {
+            // Acquire: pairs with the Release `fetch_or` in `init_slow`.
+            let mut bits = word.load(Ordering::Acquire);
+            std::iter::from_fn(move || loop {
+                if bits == 0 {
+                    return None;
+                }
+                let i = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                // Always `Some`: the bit is set after the pointer is published.
+                if let Some(s) = self.get(i) {
+                    return Some((i, s));
+                }
+            })
+        })
     }
 }
 
