@@ -18,13 +18,13 @@ use crate::aggregator::{peak, per_sec, push_window, recent_cap, take_value, Coll
 use crate::desc::MetricDesc;
 use crate::kind::MetricValue;
 use crate::snapshot::Stats;
-use crate::sync::Arc;
+use crate::sync::{next_stamp, Arc};
 use std::collections::VecDeque;
 use tachymeter_histogram::HistogramData;
 
 /// The collector of a registered histogram.
-pub(crate) fn collector(core: Arc<HistogramCore>, slots: usize) -> Box<dyn Collect> {
-    Box::new(HistogramCollector::new(core, slots))
+pub(crate) fn collector(core: Arc<HistogramCore>, _slots: usize) -> Box<dyn Collect> {
+    Box::new(HistogramCollector::new(core))
 }
 
 struct HistogramCollector {
@@ -46,26 +46,35 @@ struct HistogramCollector {
     /// The merged dense bucket counts of all shards (kept between collections; a block is
     /// re-summed when a shard's total for it changed).
     dense: Vec<u64>,
-    /// Per thread slot: what the last collection saw of that shard.
+    /// Per thread slot (grown to the highest slot seen): what the last collection saw of
+    /// that shard.
     seen: Vec<Seen>,
+    /// The state of `raw`/`cumulative` (and of the reset base) and of `window_sum`, as
+    /// process-wide unique stamps: a recycled snapshot value that carries them already holds
+    /// the data (see `HistogramSnapshot::stamps`).
+    stamp: u64,
+    window_stamp: u64,
+    /// Blocks of `dense` that hold counts (bit `b`: positions `b·512 ..`).
+    nonempty: u64,
     scratch: Vec<u64>,
     merge_scratch: Vec<(i32, u64)>,
 }
 
 /// What the collector saw of one shard.
+#[derive(Default)]
 struct Seen {
     /// The shard's change marker.
     changes: u64,
     /// Its block totals (empty until the shard first changed).
     blocks: Vec<u64>,
-    /// Its statistics.
-    read: HistRead,
+    /// Its statistics (`None`: never read, i.e. empty).
+    read: Option<HistRead>,
     /// Read during the current collection (its statistics must be reloaded).
     fresh: bool,
 }
 
 impl HistogramCollector {
-    fn new(core: Arc<HistogramCore>, slots: usize) -> Self {
+    fn new(core: Arc<HistogramCore>) -> Self {
         let schema = core.params.layout.schema();
         HistogramCollector {
             cumulative: HistogramData::empty(schema),
@@ -75,18 +84,14 @@ impl HistogramCollector {
             window: VecDeque::new(),
             window_sum: HistogramData::empty(schema),
             sub_scratch: HistogramData::empty(schema),
-            positions: vec![0; slots],
+            positions: Vec::new(),
             // Fixed capacities allocated once here, so collections never grow them.
             recent: VecDeque::with_capacity(recent_cap(core.params.recent)),
             dense: vec![0; core.params.layout.dense_len()],
-            seen: (0..slots)
-                .map(|_| Seen {
-                    changes: 0,
-                    blocks: Vec::new(),
-                    read: HistRead::EMPTY,
-                    fresh: false,
-                })
-                .collect(),
+            seen: Vec::new(),
+            stamp: next_stamp(),
+            window_stamp: next_stamp(),
+            nonempty: 0,
             scratch: Vec::new(),
             merge_scratch: Vec::new(),
             core,
@@ -119,6 +124,7 @@ impl Collect for HistogramCollector {
         if changed {
             out.interval.assign_delta(&self.raw, &self.cumulative);
             self.cumulative.clone_from(&self.raw);
+            self.stamp = next_stamp();
         } else {
             // What `assign_delta` of two equal histograms gives, without walking them.
             out.interval.clear(self.raw.schema());
@@ -126,10 +132,13 @@ impl Collect for HistogramCollector {
         self.core
             .history
             .add_hist(pass.history, pass.uptime, &out.interval);
-        match &self.base {
-            // Since the reset: min/max are bucket bounds, like an interval's.
-            Some(base) => out.cumulative.assign_delta(&self.raw, base),
-            None => out.cumulative.clone_from(&self.raw),
+        if out.stamps.cumulative != self.stamp {
+            match &self.base {
+                // Since the reset: min/max are bucket bounds, like an interval's.
+                Some(base) => out.cumulative.assign_delta(&self.raw, base),
+                None => out.cumulative.clone_from(&self.raw),
+            }
+            out.stamps.cumulative = self.stamp;
         }
         // Reuse the oldest interval's buffers for the newest, after taking it out of the sum.
         // Empty intervals leave the sum as it is (merging or subtracting them changes nothing).
@@ -139,6 +148,7 @@ impl Collect for HistogramCollector {
                 if !oldest.is_empty() {
                     self.sub_scratch.assign_delta(&self.window_sum, &oldest);
                     std::mem::swap(&mut self.window_sum, &mut self.sub_scratch);
+                    self.window_stamp = next_stamp();
                 }
                 oldest
             }
@@ -147,14 +157,22 @@ impl Collect for HistogramCollector {
         if !out.interval.is_empty() || self.window_sum.schema() != out.interval.schema() {
             self.window_sum
                 .merge_using(&out.interval, &mut self.merge_scratch);
+            self.window_stamp = next_stamp();
         }
         newest.clone_from(&out.interval);
         self.window.push_back(newest);
-        out.window.clone_from(&self.window_sum);
-        out.window
-            .set_bucket_extremes(self.cumulative.min(), self.cumulative.max());
+        if out.stamps.window != (self.window_stamp, self.stamp) {
+            out.window.clone_from(&self.window_sum);
+            out.window
+                .set_bucket_extremes(self.cumulative.min(), self.cumulative.max());
+            out.stamps.window = (self.window_stamp, self.stamp);
+        }
         out.throughput = per_sec(out.window.count(), pass.window_duration);
-        out.peak_throughput = peak(self.window.iter().rev().map(|h| h.count()), pass.durations);
+        // An empty window has no peak: skip walking its intervals.
+        out.peak_throughput = match self.window_sum.is_empty() {
+            true => 0.0,
+            false => peak(self.window.iter().rev().map(|h| h.count()), pass.durations),
+        };
         out.avg_throughput = per_sec(out.cumulative.count(), self.since.elapsed(pass));
         out.max_throughput = self.since.max(per_sec(out.interval.count(), pass.interval));
         out.window_duration = pass.window_duration;
@@ -175,6 +193,8 @@ impl Collect for HistogramCollector {
         let schema = self.core.params.layout.schema();
         self.window.clear();
         self.window_sum = HistogramData::empty(schema);
+        self.stamp = next_stamp();
+        self.window_stamp = next_stamp();
         self.recent.clear();
         self.core.history.clear();
         self.since.reset(now);
@@ -197,6 +217,9 @@ impl HistogramCollector {
         let mut dirty = 0u64;
         let mut changed = false;
         for (slot, shard) in self.core.shards.iter() {
+            if slot >= self.seen.len() {
+                self.seen.resize_with(slot + 1, Seen::default);
+            }
             let seen = &mut self.seen[slot];
             let c = shard.changes();
             if c == seen.changes {
@@ -212,8 +235,12 @@ impl HistogramCollector {
                     *t = now;
                     dirty |= 1 << b;
                 }
+                self.nonempty |= u64::from(now != 0) << b;
             }
             if let Some(ring) = shard.ring() {
+                if slot >= self.positions.len() {
+                    self.positions.resize(slot + 1, 0);
+                }
                 self.scratch.clear();
                 stats.ring_overwritten += ring
                     .consumer()
@@ -231,7 +258,10 @@ impl HistogramCollector {
             let end = (start + BLOCK).min(self.dense.len());
             self.dense[start..end].iter_mut().for_each(|d| *d = 0);
             for (slot, shard) in self.core.shards.iter() {
-                let seen = &mut self.seen[slot];
+                // A shard that appeared after the first walk has nothing published yet here.
+                let Some(seen) = self.seen.get_mut(slot) else {
+                    continue;
+                };
                 // A shard whose records in this block are not published yet joins when they are
                 // (its block total then changes).
                 if seen.blocks.get(b).is_some_and(|&t| t != 0) {
@@ -244,11 +274,13 @@ impl HistogramCollector {
         let (mut min, mut max, mut sum) = (u64::MAX, 0u64, 0u128);
         let (mut rejected, mut saturated, mut below, mut dropped) = (0u64, 0u64, 0u64, 0u64);
         for (slot, shard) in self.core.shards.iter() {
-            let seen = &mut self.seen[slot];
+            let Some(seen) = self.seen.get_mut(slot) else {
+                continue;
+            };
             if std::mem::take(&mut seen.fresh) {
-                seen.read = shard.stats();
+                seen.read = Some(shard.stats());
             }
-            let r = &seen.read;
+            let r = seen.read.as_ref().unwrap_or(&HistRead::EMPTY);
             below += r.below_resolution;
             sum = sum.saturating_add(r.sum);
             min = min.min(r.min);
@@ -260,9 +292,15 @@ impl HistogramCollector {
         stats.ring_dropped += dropped;
         if changed {
             let has = |x: u64, empty: u64| (x != empty).then_some(x);
-            self.raw.assign_dense(
+            let nonempty = self.nonempty;
+            let blocks = (0..nblocks)
+                .filter(|b| nonempty >> b & 1 != 0)
+                .map(|b| b << BLOCK_SHIFT..(b + 1) << BLOCK_SHIFT);
+            // Only blocks some shard has counted in can hold counts.
+            self.raw.assign_dense_ranges(
                 &self.core.params.layout,
                 &self.dense,
+                blocks,
                 sum,
                 has(min, u64::MAX),
                 // max is 0 both for "none" and for a recorded 0: min tells them apart.

@@ -307,6 +307,33 @@ pub struct HistogramSnapshot {
     /// Classic bucket bounds in the unit, if the histogram was registered with
     /// [`HistogramConfig::buckets`](crate::HistogramConfig::buckets): exporters use them.
     pub classic_buckets: Option<Arc<[f64]>>,
+    /// Which state of the collector `cumulative` and `window` were copied from: lets the
+    /// aggregator leave unchanged data in a recycled snapshot instead of copying it again.
+    /// Not part of the value (`==` ignores it).
+    pub(crate) stamps: Stamps,
+}
+
+/// Collector states a [`HistogramSnapshot`]'s data were copied from (process-wide unique
+/// numbers, never 0 for a collector's state). Equal to every other `Stamps`: not part of the
+/// snapshot's value.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Stamps {
+    /// State of the merged all-time data `cumulative` was copied from.
+    pub(crate) cumulative: u64,
+    /// States of the window sum and of the all-time data `window` was built from.
+    pub(crate) window: (u64, u64),
+}
+
+impl PartialEq for Stamps {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Stamps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("..")
+    }
 }
 
 impl HistogramSnapshot {

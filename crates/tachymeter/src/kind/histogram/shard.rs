@@ -4,6 +4,7 @@
 use crate::ring::Ring;
 use crate::shard::{bump, WideTotal};
 use crate::sync::{AtomicU64, Ordering};
+use crate::zeroed::ZeroedCounters;
 use crossbeam_utils::CachePadded;
 use tachymeter_histogram::Layout;
 
@@ -70,8 +71,9 @@ pub(crate) struct HistShard {
     changes: AtomicU64,
     /// Records per block of [`BLOCK`] positions (owner, `Relaxed`; published by `changes`).
     blocks: Box<[AtomicU64]>,
-    /// Dense bucket counts laid out by the histogram's `Layout` (position 0 = zero bucket).
-    buckets: Box<[AtomicU64]>,
+    /// Dense bucket counts laid out by the histogram's `Layout` (position 0 = zero bucket);
+    /// committed by the OS page by page as they are first written (`zeroed`).
+    buckets: ZeroedCounters,
     /// Exact sum of recorded values.
     sum: WideTotal,
     /// Smallest recorded value, `u64::MAX` if none.
@@ -99,7 +101,7 @@ impl HistShard {
             blocks: (0..blocks_for(layout.dense_len()))
                 .map(|_| AtomicU64::new(0))
                 .collect(),
-            buckets: (0..layout.dense_len()).map(|_| AtomicU64::new(0)).collect(),
+            buckets: ZeroedCounters::new(layout.dense_len()),
             sum: WideTotal::new(),
             min: AtomicU64::new(u64::MAX),
             max: AtomicU64::new(0),
