@@ -22,6 +22,12 @@ use std::ops::Deref;
 
 /// A fixed-length array of `AtomicU64`s, all starting at zero (see the module docs).
 pub(crate) struct ZeroedCounters {
+    /// The first counter and the length, cached so that indexing does not branch on the
+    /// storage kind: they point into `storage`, which never moves its counters.
+    ptr: std::ptr::NonNull<AtomicU64>,
+    len: usize,
+    /// Owns the counters (freed when `self` drops); otherwise read by tests only.
+    #[cfg_attr(not(test), allow(dead_code))]
     storage: Storage,
 }
 
@@ -36,12 +42,24 @@ impl ZeroedCounters {
     pub(crate) fn new(len: usize) -> ZeroedCounters {
         #[cfg(all(unix, not(loom), not(miri)))]
         if let Some(m) = map::Mapping::new(len) {
-            return ZeroedCounters {
-                storage: Storage::Mapped(m),
-            };
+            return ZeroedCounters::over(Storage::Mapped(m));
         }
+        ZeroedCounters::over(Storage::Boxed(
+            (0..len).map(|_| AtomicU64::new(0)).collect(),
+        ))
+    }
+
+    fn over(storage: Storage) -> ZeroedCounters {
+        let slice: &[AtomicU64] = match &storage {
+            Storage::Boxed(b) => b,
+            #[cfg(all(unix, not(loom), not(miri)))]
+            Storage::Mapped(m) => m.as_slice(),
+        };
         ZeroedCounters {
-            storage: Storage::Boxed((0..len).map(|_| AtomicU64::new(0)).collect()),
+            // A slice's pointer is never null (dangling but aligned when empty).
+            ptr: std::ptr::NonNull::from(slice).cast(),
+            len: slice.len(),
+            storage,
         }
     }
 
@@ -57,13 +75,20 @@ impl Deref for ZeroedCounters {
 
     #[inline(always)]
     fn deref(&self) -> &[AtomicU64] {
-        match &self.storage {
-            Storage::Boxed(b) => b,
-            #[cfg(all(unix, not(loom), not(miri)))]
-            Storage::Mapped(m) => m.as_slice(),
-        }
+        // SAFETY: (1) `ptr`/`len` describe the counters of `storage` (set in `over`), which
+        // `self` owns: a boxed slice's heap block and a mapping stay where they are when
+        // `self` moves, and are freed only when `self` is dropped, so they outlive the returned
+        // borrow of `self`; (2) the counters are initialised (zero or written since) and only
+        // accessed through atomics.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 }
+
+// SAFETY: `ptr` points into `storage`, which is owned and holds `AtomicU64`s (`Send + Sync`);
+// the type only hands out `&[AtomicU64]`.
+unsafe impl Send for ZeroedCounters {}
+// SAFETY: see above.
+unsafe impl Sync for ZeroedCounters {}
 
 #[cfg(all(unix, not(loom), not(miri)))]
 mod map {

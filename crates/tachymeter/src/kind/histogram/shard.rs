@@ -92,6 +92,10 @@ pub(crate) struct HistShard {
     ring: Option<Ring>,
     /// Whether the histogram keeps recent samples (the shared slot counts them as dropped).
     wants_ring: bool,
+    /// The overflow slot's shard: several writers, atomic read-modify-writes.
+    shared: bool,
+    /// Exclusive and without a ring: records take the inlined straight path.
+    plain: bool,
 }
 
 impl HistShard {
@@ -111,18 +115,30 @@ impl HistShard {
             below_resolution: AtomicU64::new(0),
             ring: (ring_capacity > 0 && !shared).then(|| Ring::new(ring_capacity)),
             wants_ring: ring_capacity > 0,
+            shared,
+            plain: !shared && ring_capacity == 0,
         })
     }
 
+    /// Records `v`. The straight path (an exclusive slot without a ring, `v` on the layout's
+    /// float-key path) is what every caller inlines; anything else goes out of line.
     #[inline(always)]
-    pub(crate) fn record(&self, layout: &Layout, v: u64, shared: bool) {
-        if shared {
-            return self.record_shared(layout, v);
+    pub(crate) fn record(&self, layout: &Layout, v: u64) {
+        if !self.plain {
+            return self.record_other(layout, v);
         }
-        let (pos, saturated) = layout.position(v);
-        if saturated {
-            bump(&self.saturated, 1, false);
+        match layout.fast_position(v) {
+            Some(pos) => {
+                self.store_value(pos, v);
+                self.changed(false);
+            }
+            None => self.record_slow_position(layout, v),
         }
+    }
+
+    /// The exclusive slot's stores for a value at dense position `pos`, but the change marker.
+    #[inline(always)]
+    fn store_value(&self, pos: usize, v: u64) {
         self.sum.add(v, false);
         // Relaxed: single writer; ordered before the bucket's Release store.
         if v < self.min.load(Ordering::Relaxed) {
@@ -138,6 +154,33 @@ impl HistShard {
         // Release: a reader that sees this total (Acquire) also sees the bucket above; without
         // it a total read ahead of its bucket would hide that bucket from every later collection.
         t.store(t.load(Ordering::Relaxed) + 1, Ordering::Release);
+    }
+
+    /// Zero, a value outside the range (saturated) or beyond the float-key path, in an
+    /// exclusive slot.
+    #[cold]
+    #[inline(never)]
+    fn record_slow_position(&self, layout: &Layout, v: u64) {
+        let (pos, saturated) = layout.position(v);
+        if saturated {
+            bump(&self.saturated, 1, false);
+        }
+        self.store_value(pos, v);
+        self.changed(false);
+    }
+
+    /// The overflow slot (atomic read-modify-writes) and exclusive slots with a ring.
+    #[cold]
+    #[inline(never)]
+    fn record_other(&self, layout: &Layout, v: u64) {
+        if self.shared {
+            return self.record_shared(layout, v);
+        }
+        let (pos, saturated) = layout.position(v);
+        if saturated {
+            bump(&self.saturated, 1, false);
+        }
+        self.store_value(pos, v);
         if let Some(ring) = &self.ring {
             ring.producer().push(v);
         }
@@ -157,10 +200,7 @@ impl HistShard {
         }
     }
 
-    /// The overflow slot's path: atomic read-modify-writes, kept out of line so that the
-    /// exclusive path above stays small enough to inline into every caller.
-    #[cold]
-    #[inline(never)]
+    /// The overflow slot's path: atomic read-modify-writes.
     fn record_shared(&self, layout: &Layout, v: u64) {
         let (pos, saturated) = layout.position(v);
         if saturated {
@@ -183,17 +223,17 @@ impl HistShard {
 
     /// Counts a positive `f64` input below half a step of the resolution.
     #[cold]
-    pub(crate) fn below_resolution(&self, shared: bool) {
-        bump(&self.below_resolution, 1, shared);
+    pub(crate) fn below_resolution(&self) {
+        bump(&self.below_resolution, 1, self.shared);
         // The record that follows marks the change too; this one keeps the order obvious.
-        self.changed(shared);
+        self.changed(self.shared);
     }
 
     /// Counts a rejected `f64` input.
     #[inline]
-    pub(crate) fn reject(&self, shared: bool) {
-        bump(&self.rejected, 1, shared);
-        self.changed(shared);
+    pub(crate) fn reject(&self) {
+        bump(&self.rejected, 1, self.shared);
+        self.changed(self.shared);
     }
 
     /// Reader half: the change marker. Acquire: pairs with the owner's Release store in
