@@ -214,7 +214,8 @@ fn resident_bytes() -> usize {
 #[cfg(target_os = "linux")]
 fn resident() {
     const HISTOGRAMS: usize = 256;
-    let spreads: [(&str, fn(u64) -> u64); 3] = [
+    type Spread = (&'static str, fn(u64) -> u64);
+    let spreads: [Spread; 3] = [
         ("10 µs – 60 µs (one 512-position block)", |k| {
             10_000 + k * 12
         }),
