@@ -57,6 +57,16 @@ MUTANTS = {
          "b.store(b.load(Ordering::Relaxed) + 1, Ordering::Release);",
          "b.store(b.load(Ordering::Relaxed) + 1, Ordering::Relaxed);"),
     ]),
+    "relaxed-change-marker": ("change_marker_skip_loses_nothing", [
+        (S + "kind/histogram/shard.rs",
+         "self.changes.store(c.wrapping_add(1), Ordering::Release);",
+         "self.changes.store(c.wrapping_add(1), Ordering::Relaxed);"),
+    ]),
+    "relaxed-block-total": ("change_marker_skip_loses_nothing", [
+        (S + "kind/histogram/shard.rs",
+         "t.store(t.load(Ordering::Relaxed) + 1, Ordering::Release);",
+         "t.store(t.load(Ordering::Relaxed) + 1, Ordering::Relaxed);"),
+    ]),
     "gauge-no-seqlock": ("gauge_set_is_never_torn", [
         (S + "kind/gauge/shard.rs", "            if s1 == s2 {", "            if s1 == s2 || s1 != s2 {"),
     ]),
@@ -85,7 +95,8 @@ def edit(tree, f, old, new):
 
 def main():
     names = sys.argv[1:] or list(MUTANTS)
-    target = os.path.join(ROOT, "target", "loom-mutants")
+    # Under $CARGO_TARGET_DIR when set (shared checkouts keep their builds apart), else target/.
+    target = os.path.join(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "loom-mutants")
     failed = []
     for name in names:
         model, edits = MUTANTS[name]

@@ -7,7 +7,7 @@
 //! into the same metric, and each group's throughput (`Elements(threads)`) is the aggregate ops/s.
 //!
 //! Groups: `counter/{1,2}t`, `labelled/{1,2}t`, `histogram/{1,2}t`, `timer/{1,2}t`,
-//! `operations/{1,2}t`, `read/reader`, `read/writer`, `flush/counters`, `flush/histograms`. Filter with `cargo bench --bench compare -- counter/`.
+//! `operations/{1,2}t`, `read/reader`, `read/writer`, `flush/counters`, `flush/histograms`, `flush/activity`. Filter with `cargo bench --bench compare -- counter/`.
 
 use std::hint::black_box;
 use std::sync::{Arc, Barrier, Mutex};
@@ -996,5 +996,114 @@ fn flush_case(g: &mut Group<'_>, kind: &str, shards: usize, metrics: usize) {
     drop(workers);
 }
 
-criterion_group!(benches, counters, labelled, operations, histograms, timers, reads, flushes);
+/// Aggregation proportional to activity (issue 13): 16 recording threads × 1,000 histograms.
+///
+/// * `idle/16x1000-10active`: every thread recorded 64 realistic latencies into every
+///   histogram once (so every shard holds data); each iteration the bench thread records into
+///   10 of them, then `flush()` (target ≤ 1 ms per flush).
+/// * `steady/16x1000`: before each flush (untimed) each of the 16 threads records one value into
+///   every histogram, so every shard changed; the time of the `flush()` alone is reported. At a
+///   1 s interval, the aggregator's share of one core is this time / 1 s (target ≤ 1%).
+fn activity(c: &mut Criterion) {
+    const THREADS: usize = 16;
+    const METRICS: usize = 1000;
+    let mut g = c.benchmark_group("flush/activity");
+    g.sampling_mode(SamplingMode::Flat);
+    let ns = data::latencies();
+    let fill = |engine: &Engine, pool: &Pool, handles: &Arc<Vec<tachymeter::Histogram>>| {
+        let (handles, ns) = (Arc::clone(handles), Arc::clone(&ns));
+        pool.run(1, move |tid, _, bar| {
+            timed(bar, || {
+                for (j, h) in handles.iter().enumerate() {
+                    for k in 0..64 {
+                        h.record(ns[(tid * 997 + j * 61 + k * 64) & LATENCY_MASK]);
+                    }
+                }
+            })
+        });
+        engine.flush();
+    };
+    {
+        let engine = Engine::builder()
+            .background(false)
+            .max_threads(64)
+            .build()
+            .expect("engine");
+        let handles: Arc<Vec<_>> = Arc::new(
+            (0..METRICS)
+                .map(|j| {
+                    engine
+                        .histogram(format!("a{j}").as_str())
+                        .expect("register")
+                })
+                .collect(),
+        );
+        let workers = Pool::new(THREADS - 1);
+        fill(&engine, &workers, &handles);
+        let rec = engine.local_recorder();
+        let locals: Vec<_> = handles.iter().map(|h| rec.histogram(h)).collect();
+        for (j, l) in locals.iter().enumerate() {
+            for k in 0..64 {
+                l.record(ns[(j * 61 + k * 64) & LATENCY_MASK]);
+            }
+        }
+        engine.flush();
+        let mut round = 0usize;
+        g.bench_function("idle/16x1000-10active", |b| {
+            b.iter(|| {
+                round += 1;
+                for (j, l) in locals.iter().take(10).enumerate() {
+                    l.record(ns[(round + j) & LATENCY_MASK]);
+                }
+                engine.flush()
+            })
+        });
+        drop(workers);
+    }
+    {
+        let engine = Engine::builder()
+            .background(false)
+            .max_threads(64)
+            .build()
+            .expect("engine");
+        let handles: Arc<Vec<_>> = Arc::new(
+            (0..METRICS)
+                .map(|j| {
+                    engine
+                        .histogram(format!("s{j}").as_str())
+                        .expect("register")
+                })
+                .collect(),
+        );
+        let workers = Pool::new(THREADS);
+        fill(&engine, &workers, &handles);
+        let round = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        g.bench_function("steady/16x1000", |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let r = round.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let (handles, ns) = (Arc::clone(&handles), Arc::clone(&ns));
+                    workers.run(1, move |tid, _, bar| {
+                        timed(bar, || {
+                            for (j, h) in handles.iter().enumerate() {
+                                h.record(ns[(r * 31 + tid * 997 + j) & LATENCY_MASK]);
+                            }
+                        })
+                    });
+                    let start = Instant::now();
+                    black_box(engine.flush());
+                    total += start.elapsed();
+                }
+                total
+            })
+        });
+        drop(workers);
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches, counters, labelled, operations, histograms, timers, reads, flushes, activity
+);
 criterion_main!(benches);

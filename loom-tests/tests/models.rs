@@ -156,7 +156,8 @@ fn publication_is_ordered_and_complete() {
 }
 
 /// Writer + aggregator + reader: every snapshot satisfies count = Σ buckets and
-/// min ≤ quantile ≤ max, totals only take real past values, and the final flush is exact.
+/// min ≤ quantile ≤ max with every non-empty bucket inside [min, max], totals only take real
+/// past values, and the final flush is exact.
 /// Fails with mutants/relaxed-bucket.patch (bucket store/load without release/acquire).
 #[test]
 fn writer_aggregator_reader() {
@@ -187,6 +188,39 @@ fn writer_aggregator_reader() {
     });
 }
 
+/// The histogram change marker (`HistShard::changes`): the aggregator skips a shard whose marker
+/// it has already seen and re-sums only changed blocks. A flush racing the writer publishes only
+/// consistent data, and once the writer is done the next flush, and an idle one after it, are
+/// exact: no record hidden behind an already-seen marker is lost.
+/// Fails with mutants/relaxed-change-marker (the owner stores the marker `Relaxed`) and
+/// mutants/relaxed-block-total (the owner stores a block total `Relaxed`: a total read ahead of
+/// its bucket hides that bucket from every later collection; loom found this in the first draft).
+#[test]
+fn change_marker_skip_loses_nothing() {
+    loom::model(|| {
+        let e = engine(2);
+        let h = e.histogram_with("h", tiny()).unwrap();
+        let (e2, h2) = (e.clone(), h.clone());
+        let w = thread::spawn(move || {
+            let r = e2.local_recorder();
+            let lh = r.histogram(&h2);
+            lh.record(3);
+            lh.record(6);
+        });
+        check_histogram(&e.flush(), 2);
+        w.join().unwrap();
+        for _ in 0..2 {
+            let s = e.flush();
+            let hd = &s.histogram("h").unwrap().cumulative;
+            assert_eq!(
+                (hd.count(), hd.sum(), hd.min(), hd.max()),
+                (2, 9, Some(3), Some(6)),
+                "a published record was skipped"
+            );
+        }
+    });
+}
+
 fn check_histogram(s: &Snapshot, at_most: u64) {
     let Some(m) = s.get("h", &[]) else { return };
     let MetricValue::Histogram(h) = &m.value else {
@@ -210,6 +244,19 @@ fn check_histogram(s: &Snapshot, at_most: u64) {
                 "q{q}={v} outside [{mn}, {mx}]"
             );
         }
+        // Every counted value is reflected in the exact extremes: each non-empty bucket holds
+        // a value in [min, max] (quantiles alone cannot show it: estimates are clamped).
+        for (i, _) in d.buckets() {
+            let (lo, hi) = tachymeter::histogram::bucket_bounds(d.schema(), i);
+            assert!(
+                lo < mx as f64 && hi >= mn as f64,
+                "bucket ({lo}, {hi}] counted outside [{mn}, {mx}]"
+            );
+        }
+        assert!(
+            d.zero_count() == 0 || mn == 0,
+            "a zero counted above min {mn}"
+        );
     }
 }
 

@@ -5,6 +5,11 @@
 //! lazily created per-thread storage), then the allocations of the next 1,000,000 records (target:
 //! zero). Only the recording thread's own allocations are counted, so a background aggregator's
 //! work does not leak in. Prints a markdown table (used by `scripts/compare.sh`).
+//!
+//! Then (Linux) the resident memory a tachymeter histogram adds per recording thread: its bucket
+//! array is committed by the OS page by page as values reach it, which a counting allocator
+//! cannot see, so this part reads the process's resident size (`/proc/self/statm`) around one
+//! thread recording 4,096 values into each of 256 histograms, for three value spreads.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -185,8 +190,69 @@ fn main() {
         );
     }
     println!();
+    #[cfg(target_os = "linux")]
+    resident();
     println!(
         "hdrhistogram's row is the size of one histogram (1 ns ..= 1 h, 2 significant digits); a `&mut` histogram is per thread by construction. \
          The LocalRecorder and prometheus-local rows re-bind once per 4096 records; the otel 2-attrs row builds its `KeyValue`s per call."
     );
+}
+
+/// Resident bytes of the process (Linux).
+#[cfg(target_os = "linux")]
+fn resident_bytes() -> usize {
+    let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: usize = s
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+/// Resident memory per histogram per recording thread, for three spreads of values.
+#[cfg(target_os = "linux")]
+fn resident() {
+    const HISTOGRAMS: usize = 256;
+    type Spread = (&'static str, fn(u64) -> u64);
+    let spreads: [Spread; 3] = [
+        ("10 µs – 60 µs (one 512-position block)", |k| {
+            10_000 + k * 12
+        }),
+        ("1 µs – 10 ms (two blocks)", |k| 1_000 + k * 2_441),
+        ("1 ns – 2^63 ns (every block)", |k| 1u64 << (k % 63) | k),
+    ];
+    println!("| values recorded by one thread (4,096 per histogram) | resident bytes per histogram per thread |");
+    println!("|---|---:|");
+    for (i, (name, value)) in spreads.into_iter().enumerate() {
+        let engine = Engine::builder().background(false).build().expect("engine");
+        let hs: Vec<_> = (0..HISTOGRAMS)
+            .map(|j| {
+                engine
+                    .histogram(format!("rss_{i}_{j}").as_str())
+                    .expect("register")
+            })
+            .collect();
+        let per = std::thread::scope(|s| {
+            s.spawn(|| {
+                // Claims the slot and warms the allocator first.
+                engine
+                    .histogram("rss_warm")
+                    .expect("register")
+                    .record(1_000);
+                let before = resident_bytes();
+                for h in &hs {
+                    for k in 0..4096u64 {
+                        h.record(value(k));
+                    }
+                }
+                resident_bytes().saturating_sub(before) / HISTOGRAMS
+            })
+            .join()
+            .expect("measuring thread")
+        });
+        println!("| {name} | {per} |");
+        black_box(engine.flush());
+    }
+    println!();
 }

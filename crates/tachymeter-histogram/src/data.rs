@@ -125,15 +125,43 @@ impl HistogramData {
         min: Option<u64>,
         max: Option<u64>,
     ) {
+        self.assign_dense_ranges(
+            layout,
+            dense,
+            std::iter::once(1..dense.len()),
+            sum,
+            min,
+            max,
+        );
+    }
+
+    /// [`assign_dense`](Self::assign_dense) reading only the positions in `ranges` (ascending,
+    /// not overlapping, clamped to `dense`) besides the zero bucket at position 0: the caller
+    /// vouches that every other position is zero. Lets a caller that knows which blocks of a
+    /// large dense array hold counts skip the rest.
+    pub fn assign_dense_ranges(
+        &mut self,
+        layout: &Layout,
+        dense: &[u64],
+        ranges: impl IntoIterator<Item = std::ops::Range<usize>>,
+        sum: u128,
+        min: Option<u64>,
+        max: Option<u64>,
+    ) {
         self.schema = layout.schema();
         self.zero_count = dense.first().copied().unwrap_or(0);
         self.buckets.clear();
         let mut count = self.zero_count;
-        for (pos, &c) in dense.iter().enumerate().skip(1) {
-            if c != 0 {
-                self.buckets.push((layout.position_index(pos), c));
-                count += c;
+        let mut next = 1;
+        for r in ranges {
+            let (start, end) = (r.start.max(next), r.end.min(dense.len()));
+            for (pos, &c) in dense.iter().enumerate().take(end).skip(start) {
+                if c != 0 {
+                    self.buckets.push((layout.position_index(pos), c));
+                    count += c;
+                }
             }
+            next = next.max(end);
         }
         self.count = count;
         self.sum = sum;
@@ -151,6 +179,7 @@ impl HistogramData {
         self.min = None;
         self.max = None;
         self.cum.clear();
+        self.common = [None; 5];
     }
 
     fn with_cum(mut self) -> Self {

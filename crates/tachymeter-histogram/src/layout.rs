@@ -130,27 +130,99 @@ pub fn relative_error_bound(schema: i8) -> f64 {
 ///
 /// Values above `max_value` are counted in the bucket of `max_value` and values in
 /// `1..min_value` in the bucket of `min_value` (saturation); the caller counts them.
+///
+/// About 64 bytes: the lookup tables are shared by every layout of a schema (built once per
+/// process, see `Tables`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
     schema: i8,
     /// Index count per octave at the non-negative schema used for the lookup (`max(schema, 0)`).
     lookup_schema: u32,
-    /// `s + 1` top mantissa bits select a cell; `cells[t]` counts the boundaries below it.
-    /// Inline and sized for the largest schema, so the hot path indexes it with a mask: no
-    /// pointer to follow, no bounds check.
-    cells: [u16; CELLS],
-    /// `B_0 ..= B_{2^s}`, then `u64::MAX` (a sentinel no mantissa exceeds) to the end.
-    bounds: [u64; CELLS],
+    /// The tables of `lookup_schema`.
+    tables: &'static Tables,
     min_value: u64,
     max_value: u64,
-    /// `max_value - min_value`: one unsigned compare tells "in range" on the hot path.
+    /// `max_value - min_value`: one unsigned compare tells "in range".
     span: u64,
+    /// The float-key path (see [`Layout::position`]) covers `fast_min ..= fast_min + fast_span`.
+    fast_min: u64,
+    fast_span: u64,
+    /// `52 - (lookup_schema + 1)`: shifts an `f64`'s bits down to its exponent and top cell bits.
+    key_shift: u32,
+    /// Added to the float key's position estimate to give the dense position.
+    offset: u64,
     min_index: i32,
     max_index: i32,
 }
 
 /// Lookup table size: `2^(MAX_SCHEMA + 1)` cells.
 const CELLS: usize = 1 << (MAX_SCHEMA as usize + 1);
+
+/// The lookup tables of one non-negative schema `s` (built once per process per schema).
+///
+/// The top `s + 1` bits of a value's mantissa select a cell `t`. For the integer path,
+/// `cells[t]` counts the boundaries `B_k` below the cell and `bounds[k]` holds `B_k · 2^63`
+/// (then `u64::MAX`). For the float-key path, indexed by the key's low 9 bits (the cell,
+/// repeated over the exponent bits above it so that a constant mask selects it):
+/// `delta[t] = cells[t] − t/2` and `cell_bound[t]` is the one boundary that can fall inside
+/// the cell, as the mantissa bits of an `f64` shifted to the top (`u64::MAX`: none).
+#[derive(PartialEq, Eq)]
+pub(crate) struct Tables {
+    cells: [u16; CELLS],
+    bounds: [u64; CELLS],
+    delta: [i16; CELLS],
+    cell_bound: [u64; CELLS],
+}
+
+impl std::fmt::Debug for Tables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tables")
+    }
+}
+
+impl Tables {
+    /// The tables of schema `s` (`0..=MAX_SCHEMA`), built on first use.
+    fn of(s: u32) -> &'static Tables {
+        static ALL: [std::sync::OnceLock<Tables>; MAX_SCHEMA as usize + 1] =
+            [const { std::sync::OnceLock::new() }; MAX_SCHEMA as usize + 1];
+        ALL[s as usize].get_or_init(|| Tables::build(s))
+    }
+
+    fn build(s: u32) -> Tables {
+        let per_octave = 1usize << s;
+        let mut bounds = [u64::MAX; CELLS];
+        for (k, b) in bounds.iter_mut().enumerate().take(per_octave) {
+            // Exact: an f64 in [1, 2) times 2^63 is an integer below 2^64.
+            *b = (frac_pow(s as i8, k as u32) * 2f64.powi(63)) as u64;
+        }
+        let cell_bits = s + 1;
+        let mut cells = [0u16; CELLS];
+        for (t, c) in cells.iter_mut().enumerate().take(1 << cell_bits) {
+            let lo = (1u64 << 63) | ((t as u64) << (63 - cell_bits));
+            *c = bounds[..per_octave].iter().filter(|&&b| b < lo).count() as u16;
+        }
+        let (mut delta, mut cell_bound) = ([0i16; CELLS], [u64::MAX; CELLS]);
+        for i in 0..CELLS {
+            let t = i & ((1 << cell_bits) - 1);
+            let below = cells[t] as usize;
+            delta[i] = below as i16 - (t >> 1) as i16;
+            // B·2^63 = 2^63 + (mantissa << 11), so the mantissa at the top is B << 1.
+            cell_bound[i] = match bounds[below] {
+                u64::MAX => u64::MAX,
+                b => b << 1,
+            };
+        }
+        Tables {
+            cells,
+            bounds,
+            delta,
+            cell_bound,
+        }
+    }
+}
+
+/// Values below this are exact in an `f64`, so the float-key path sees their exact mantissa.
+const FLOAT_EXACT: u64 = 1 << 53;
 
 impl Layout {
     /// A layout for `schema` tracking `min_value..=max_value` without saturation.
@@ -165,31 +237,29 @@ impl Layout {
             });
         }
         let s = schema.max(0) as u32;
-        let per_octave = 1usize << s;
-        let mut bounds = [u64::MAX; CELLS];
-        for (k, b) in bounds.iter_mut().enumerate().take(per_octave) {
-            // Exact: an f64 in [1, 2) times 2^63 is an integer below 2^64.
-            *b = (frac_pow(s as i8, k as u32) * 2f64.powi(63)) as u64;
-        }
-        let cell_bits = s + 1;
-        let mut cells = [0u16; CELLS];
-        for (t, c) in cells.iter_mut().enumerate().take(1 << cell_bits) {
-            let lo = (1u64 << 63) | ((t as u64) << (63 - cell_bits));
-            *c = bounds[..per_octave].iter().filter(|&&b| b < lo).count() as u16;
-        }
         let mut layout = Layout {
             schema,
             lookup_schema: s,
-            cells,
-            bounds,
+            tables: Tables::of(s),
             min_value,
             max_value,
             span: max_value - min_value,
+            fast_min: min_value,
+            fast_span: 0,
+            key_shift: 52 - (s + 1),
+            offset: 0,
             min_index: 0,
             max_index: 0,
         };
         layout.min_index = layout.index(min_value);
         layout.max_index = layout.index(max_value);
+        // The float-key path is linear in the index for non-negative schemas and values exact
+        // in an f64; elsewhere it covers `min_value` alone (whose position, 1, the offset
+        // fixes) and everything else takes the integer path.
+        if schema >= 0 && min_value < FLOAT_EXACT {
+            layout.fast_span = max_value.min(FLOAT_EXACT - 1) - min_value;
+        }
+        layout.offset = 1u64.wrapping_sub(layout.float_key_position(min_value));
         Ok(layout)
     }
 
@@ -243,8 +313,8 @@ impl Layout {
         let s = self.lookup_schema;
         // Top s+1 bits below the leading one: the linear cell (< CELLS, so the mask is free).
         let cell = ((n << 1) >> (63 - s)) as usize & (CELLS - 1);
-        let below = self.cells[cell] as usize & (CELLS - 1);
-        let below = below + usize::from(n > self.bounds[below]);
+        let below = self.tables.cells[cell] as usize & (CELLS - 1);
+        let below = below + usize::from(n > self.tables.bounds[below]);
         let i0 = ((octave as i32) << s) + below as i32;
         if self.schema >= 0 {
             i0
@@ -256,25 +326,63 @@ impl Layout {
     }
 
     /// Dense position of `v` (0 = zero bucket) and whether it saturated (was outside the range).
+    ///
+    /// The hot path of every histogram record. For `v` in range and below 2^53 (exact as an
+    /// `f64`): `k = bits(v as f64) >> (52 − (s+1))` is the exponent followed by the top `s + 1`
+    /// mantissa bits (the cell `t`); the position is `k/2 + delta[t] + [mantissa >
+    /// cell_bound[t]] + offset` (see `Tables`): one conversion, two shifts, two table loads
+    /// and a compare, no branch besides the range check. It decides exactly as the integer path
+    /// ([`Layout::index`]), which the tests check on every schema.
     #[inline(always)]
     pub fn position(&self, v: u64) -> (usize, bool) {
-        // One unsigned compare: 0 and values below min_value wrap to above span.
-        if v.wrapping_sub(self.min_value) > self.span {
-            return self.position_outside(v);
+        match self.fast_position(v) {
+            Some(pos) => (pos, false),
+            None => self.position_slow(v),
         }
-        ((self.index_nonzero(v) - self.min_index) as usize + 1, false)
     }
 
-    /// Zero, or a value outside `min_value..=max_value` (saturated into an edge position).
+    /// The dense position of `v` if the float-key path places it (`v` in range, non-zero,
+    /// below 2^53, schema ≥ 0; see [`Layout::position`]), else `None`: the caller's straight
+    /// path for the values it records most, with everything else (zero, saturation, huge
+    /// values) left to [`Layout::position`] on a cold path.
+    #[inline(always)]
+    pub fn fast_position(&self, v: u64) -> Option<usize> {
+        // One unsigned compare: 0, values below the fast range and above it wrap past its span.
+        if v.wrapping_sub(self.fast_min) > self.fast_span {
+            return None;
+        }
+        Some(self.float_key_position(v) as usize)
+    }
+
+    /// `position(v)` by the float key, without the offset's range meaning: linear in the index
+    /// for `v < 2^53` at non-negative schemas.
+    #[inline(always)]
+    fn float_key_position(&self, v: u64) -> u64 {
+        // `as i64` first: a signed conversion is one instruction, and v < 2^53 here.
+        let bits = (v as i64 as f64).to_bits();
+        let key = bits >> (self.key_shift & 63);
+        let t = key as usize & (CELLS - 1);
+        let above = u64::from(bits << 12 > self.tables.cell_bound[t]);
+        (key >> 1)
+            .wrapping_add(self.tables.delta[t] as u64)
+            .wrapping_add(above)
+            .wrapping_add(self.offset)
+    }
+
+    /// Zero, a value outside `min_value..=max_value` (saturated into an edge position), or one
+    /// the float key cannot place exactly (≥ 2^53, or any but `min_value` at a negative schema):
+    /// the integer path.
     #[cold]
     #[inline(never)]
-    fn position_outside(&self, v: u64) -> (usize, bool) {
+    fn position_slow(&self, v: u64) -> (usize, bool) {
         if v == 0 {
             (0, false)
         } else if v < self.min_value {
             (1, true)
-        } else {
+        } else if v > self.max_value {
             (self.dense_len() - 1, true)
+        } else {
+            ((self.index_nonzero(v) - self.min_index) as usize + 1, false)
         }
     }
 
@@ -357,6 +465,74 @@ mod tests {
         assert!(Layout::new(9, 1, 2).is_err());
         assert!(Layout::new(0, 0, 2).is_err());
         assert!(Layout::new(0, 3, 2).is_err());
+    }
+
+    /// The float-key hot path against the integer path (`index`), on every schema, several
+    /// ranges (including ones crossing 2^53 and starting above it), every power of two and its
+    /// neighbours, and pseudo-random values of every magnitude.
+    #[test]
+    fn position_matches_index_path() {
+        let expected = |l: &Layout, v: u64| -> (usize, bool) {
+            if v == 0 {
+                (0, false)
+            } else if v < l.min_value() {
+                (1, true)
+            } else if v > l.max_value() {
+                (l.dense_len() - 1, true)
+            } else {
+                ((l.index(v) - l.min_index()) as usize + 1, false)
+            }
+        };
+        let mut vals: Vec<u64> = (0..3000).collect();
+        for e in 0..64 {
+            let p = 1u64 << e;
+            vals.extend([p - 1, p, p + 1, p.saturating_add(p / 3)]);
+        }
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..20000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            vals.push(x >> (x % 64));
+        }
+        vals.extend([
+            u64::MAX,
+            u64::MAX - 1,
+            (1 << 53) - 1,
+            1 << 53,
+            (1 << 53) + 1,
+        ]);
+        let ranges = [
+            (1, u64::MAX),
+            (1_000, 60_000_000_000),
+            (7, 7),
+            (3, 1 << 53),
+            ((1 << 53) - 5, (1 << 53) + 5),
+            (1 << 60, u64::MAX),
+        ];
+        for schema in MIN_SCHEMA..=MAX_SCHEMA {
+            for &(lo, hi) in &ranges {
+                let l = Layout::new(schema, lo, hi).unwrap();
+                for &v in &vals {
+                    let want = expected(&l, v);
+                    assert_eq!(
+                        l.position(v),
+                        want,
+                        "schema {schema} range {lo}..={hi} v {v}"
+                    );
+                    if let Some(p) = l.fast_position(v) {
+                        assert_eq!((p, false), want, "schema {schema} range {lo}..={hi} v {v}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn layouts_are_small_and_share_their_tables() {
+        assert!(std::mem::size_of::<Layout>() <= 80);
+        let (a, b) = (Layout::new(6, 1, 100).unwrap(), Layout::default_layout());
+        assert!(std::ptr::eq(a.tables, b.tables));
     }
 
     #[test]

@@ -68,6 +68,8 @@ mod shard_array;
 mod slots;
 mod snapshot;
 mod sync;
+#[allow(unsafe_code)]
+mod zeroed;
 
 pub use clock::{Clock, MockClock};
 pub use desc::{

@@ -26,7 +26,10 @@ pub(crate) fn slot_for(engine_id: u64, context: &Arc<EngineContext>) -> SlotId {
     {
         let cached = tls::CACHE.with(|c| c.get());
         if cached.engine == engine_id {
-            return cached.slot;
+            return SlotId {
+                index: cached.index,
+                shared: cached.shared != 0,
+            };
         }
         tls::resolve(context)
     }
@@ -45,19 +48,21 @@ mod tls {
     use crate::sync::thread_local;
     use std::cell::{Cell, RefCell};
 
+    /// The cached slot, flattened: `shared` is a `u8` rather than a `bool` so that the type
+    /// has no spare bit pattern; with one, the compiler checks the access's never-taken error
+    /// case on every record (3 instructions, measured with callgrind).
     #[derive(Clone, Copy)]
     pub(super) struct Cached {
         pub(super) engine: u64,
-        pub(super) slot: SlotId,
+        pub(super) index: u32,
+        pub(super) shared: u8,
     }
 
     /// No engine has id 0, so this never hits.
     const EMPTY: Cached = Cached {
         engine: 0,
-        slot: SlotId {
-            index: 0,
-            shared: true,
-        },
+        index: 0,
+        shared: 1,
     };
 
     struct Held {
@@ -117,7 +122,8 @@ mod tls {
         CACHE.with(|c| {
             c.set(Cached {
                 engine: context.id,
-                slot,
+                index: slot.index,
+                shared: u8::from(slot.shared),
             })
         });
         slot

@@ -64,6 +64,14 @@ pub(crate) fn next_engine_id() -> u64 {
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
+/// A fresh process-wide number (never 0) naming a state of some aggregator data, so that a
+/// recycled snapshot value can tell whether it already holds that state.
+pub(crate) fn next_stamp() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    // Relaxed: only uniqueness matters, and fetch_add gives that under any ordering.
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The publication cell for immutable snapshots: readers load, one writer (the aggregator,
 /// serialised by its mutex) stores.
 pub(crate) struct SnapshotCell<T> {

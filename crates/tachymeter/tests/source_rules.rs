@@ -3,8 +3,8 @@
 //! The `sync` shim re-exports `std`'s atomics, so clippy's `disallowed-types` (which resolves a
 //! path to its definition) would flag the shim's own re-exports everywhere: the rule "only
 //! `sync.rs` names `std::sync::atomic`" is about the path written, so it is checked on the text.
-//! The unsafe rules are lints instead: the crate is `#![deny(unsafe_code)]` with one
-//! `#[allow(unsafe_code)] mod shard_array`, and the workspace denies
+//! The unsafe rules are lints instead: the crate is `#![deny(unsafe_code)]` with two
+//! `#[allow(unsafe_code)]` modules (`shard_array`, `zeroed`), and the workspace denies
 //! `clippy::undocumented_unsafe_blocks` and `unsafe_op_in_unsafe_fn`.
 
 use std::path::{Path, PathBuf};

@@ -38,8 +38,11 @@ pub(super) const EXPOSITION: Exposition = Exposition {
 impl CounterCore {
     #[inline]
     fn shard(&self, slot: SlotId) -> &CounterShard {
+        // The closure captures only `self` (the overflow slot is the last one): the shard
+        // remembers whether it is shared, so the hot path need not carry the slot's flag.
+        let index = slot.index as usize;
         self.shards
-            .get_or_init(slot.index as usize, CounterShard::new)
+            .get_or_init(index, || CounterShard::new(index + 1 == self.shards.len()))
     }
 }
 
@@ -87,7 +90,7 @@ impl Counter {
     pub fn add(&self, n: u64) {
         let c = &*self.core;
         let slot = slot_for(c.engine_id, &c.context);
-        c.shard(slot).add(n, slot.shared);
+        c.shard(slot).add(n);
     }
 
     /// The metric's description.
@@ -102,7 +105,6 @@ debug_handle!(Counter);
 #[must_use]
 pub struct LocalCounter<'a> {
     shard: &'a CounterShard,
-    shared: bool,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -110,13 +112,13 @@ impl LocalCounter<'_> {
     /// Adds 1.
     #[inline]
     pub fn increment(&self) {
-        self.shard.add(1, self.shared);
+        self.shard.add(1);
     }
 
     /// Adds `n`.
     #[inline]
     pub fn add(&self, n: u64) {
-        self.shard.add(n, self.shared);
+        self.shard.add(n);
     }
 }
 
@@ -126,7 +128,6 @@ impl LocalRecorder {
         let slot = self.slot_for(c.core.engine_id, &c.core.context);
         LocalCounter {
             shard: c.core.shard(slot),
-            shared: slot.shared,
             _not_send: PhantomData,
         }
     }

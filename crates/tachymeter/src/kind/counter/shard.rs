@@ -7,18 +7,21 @@ use crossbeam_utils::CachePadded;
 /// One thread's share of a counter.
 pub(crate) struct CounterShard {
     total: WideTotal,
+    /// The overflow slot's shard: several writers, `fetch_add`.
+    shared: bool,
 }
 
 impl CounterShard {
-    pub(crate) fn new() -> CachePadded<CounterShard> {
+    pub(crate) fn new(shared: bool) -> CachePadded<CounterShard> {
         CachePadded::new(CounterShard {
             total: WideTotal::new(),
+            shared,
         })
     }
 
     #[inline(always)]
-    pub(crate) fn add(&self, n: u64, shared: bool) {
-        self.total.add(n, shared);
+    pub(crate) fn add(&self, n: u64) {
+        self.total.add(n, self.shared);
     }
 
     /// Reader half: the exact total (monotonic; any value read is a real past total).
@@ -33,11 +36,11 @@ mod tests {
 
     #[test]
     fn shards_are_padded_to_cache_lines() {
-        let a = CounterShard::new();
+        let a = CounterShard::new(false);
         assert!(std::mem::align_of_val(&a) >= 64);
         assert!(std::mem::size_of_val(&a) >= 64);
         let boxed: Vec<Box<CachePadded<CounterShard>>> =
-            (0..4).map(|_| Box::new(CounterShard::new())).collect();
+            (0..4).map(|_| Box::new(CounterShard::new(false))).collect();
         for w in boxed.windows(2) {
             let (x, y) = (&*w[0] as *const _ as usize, &*w[1] as *const _ as usize);
             assert!(x.abs_diff(y) >= std::mem::align_of::<CachePadded<u64>>());
@@ -47,10 +50,14 @@ mod tests {
 
     #[test]
     fn totals_add_and_wrap_exactly() {
-        let c = CounterShard::new();
-        c.add(u64::MAX, false);
-        c.add(3, false);
-        c.add(u64::MAX, true);
-        assert_eq!(c.total(), 2 * u64::MAX as u128 + 3);
+        let c = CounterShard::new(false);
+        c.add(u64::MAX);
+        c.add(3);
+        assert_eq!(c.total(), u64::MAX as u128 + 3);
+        let shared = CounterShard::new(true);
+        shared.add(u64::MAX);
+        shared.add(u64::MAX);
+        shared.add(3);
+        assert_eq!(shared.total(), 2 * u64::MAX as u128 + 3);
     }
 }

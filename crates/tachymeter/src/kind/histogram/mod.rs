@@ -54,8 +54,12 @@ pub(super) const EXPOSITION: Exposition = Exposition {
 impl HistogramCore {
     #[inline]
     fn shard(&self, slot: SlotId) -> &HistShard {
-        self.shards.get_or_init(slot.index as usize, || {
-            HistShard::new(&self.params.layout, self.params.recent, slot.shared)
+        // The closure captures only `self` (the overflow slot is the last one), so nothing of
+        // `slot` is kept around for the cold path.
+        let index = slot.index as usize;
+        self.shards.get_or_init(index, || {
+            let shared = index + 1 == self.shards.len();
+            HistShard::new(&self.params.layout, self.params.recent, shared)
         })
     }
 }
@@ -105,11 +109,13 @@ impl Histogram {
     /// itself for bytes and unit-less histograms (see [`Unit::resolution`](crate::Unit::resolution);
     /// `record_f64` and `record_duration` convert for you). Values outside the configured range
     /// saturate into an edge bucket and are counted as saturated.
-    #[inline]
+    // Always inlined: the cold parts (slot claim, shard allocation, zero, saturation, the
+    // overflow slot) are out of line, and a call would cost more than the rest of the record.
+    #[inline(always)]
     pub fn record(&self, v: u64) {
         let c = &*self.core;
         let slot = slot_for(c.engine_id, &c.context);
-        c.shard(slot).record(&c.params.layout, v, slot.shared);
+        c.shard(slot).record(&c.params.layout, v);
     }
 
     /// Records `v`, a value in the histogram's unit: `record_f64(0.0123)` on a `seconds`
@@ -117,11 +123,11 @@ impl Histogram {
     /// Values are rounded to the resolution; a positive value below half a step is recorded as
     /// 0 and counted (`below_resolution`). NaN, infinite and negative values are rejected and
     /// counted.
-    #[inline]
+    #[inline(always)]
     pub fn record_f64(&self, v: f64) {
         let c = &*self.core;
         let slot = slot_for(c.engine_id, &c.context);
-        record_f64(c.shard(slot), &c.params, v, slot.shared);
+        record_f64(c.shard(slot), &c.params, v);
     }
 
     /// Records a duration (as nanoseconds, saturating at `u64::MAX`): right for any time
@@ -153,8 +159,28 @@ impl Histogram {
     }
 }
 
-#[inline]
-fn record_f64(shard: &HistShard, params: &HistParams, v: f64, shared: bool) {
+/// `f64` values: the straight path takes `x = v·scale + 0.5` in `[1, 2^53)` (a positive value
+/// at least half a step, exact after truncation), converts it with one instruction and records
+/// it; everything else (zero, below half a step, NaN, negative, infinite, huge) goes out of
+/// line to `record_f64_other` with the same arithmetic.
+#[inline(always)]
+fn record_f64(shard: &HistShard, params: &HistParams, v: f64) {
+    // Same operations in the same order as `record_f64_other` (no fused multiply-add).
+    let x = v * params.scale + 0.5;
+    if (1.0..FLOAT_EXACT).contains(&x) {
+        // Exact: 1 ≤ x < 2^53, and truncation is what `as u64` does below.
+        shard.record(&params.layout, x as i64 as u64);
+    } else {
+        record_f64_other(shard, params, v);
+    }
+}
+
+/// 2^53: below it every integer is exact in an `f64`.
+const FLOAT_EXACT: f64 = 9_007_199_254_740_992.0;
+
+#[cold]
+#[inline(never)]
+fn record_f64_other(shard: &HistShard, params: &HistParams, v: f64) {
     // Two compares reject NaN (both false), infinities and negative values.
     if (0.0..=f64::MAX).contains(&v) {
         let steps = v * params.scale;
@@ -162,11 +188,11 @@ fn record_f64(shard: &HistShard, params: &HistParams, v: f64, shared: bool) {
         let n = (steps + 0.5) as u64;
         if n == 0 && steps > 0.0 {
             // A positive value below half a step: recorded as 0, and counted.
-            shard.below_resolution(shared);
+            shard.below_resolution();
         }
-        shard.record(&params.layout, n, shared);
+        shard.record(&params.layout, n);
     } else {
-        shard.reject(shared);
+        shard.reject();
     }
 }
 
@@ -193,7 +219,6 @@ pub struct LocalHistogram<'a> {
     shard: &'a HistShard,
     params: &'a HistParams,
     clock: &'a crate::Clock,
-    shared: bool,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -201,13 +226,13 @@ impl<'a> LocalHistogram<'a> {
     /// Records `v` (see [`Histogram::record`]).
     #[inline]
     pub fn record(&self, v: u64) {
-        self.shard.record(&self.params.layout, v, self.shared);
+        self.shard.record(&self.params.layout, v);
     }
 
     /// Records `v`, a value in the histogram's unit (see [`Histogram::record_f64`]).
     #[inline]
     pub fn record_f64(&self, v: f64) {
-        record_f64(self.shard, self.params, v, self.shared);
+        record_f64(self.shard, self.params, v);
     }
 
     /// Records a duration in nanoseconds.
@@ -230,7 +255,6 @@ impl<'a> LocalHistogram<'a> {
             shard: self.shard,
             layout: &self.params.layout,
             clock: self.clock,
-            shared: self.shared,
             start: self.clock.raw(),
             _not_send: PhantomData,
         }
@@ -243,7 +267,6 @@ pub struct LocalTimer<'a> {
     shard: &'a HistShard,
     layout: &'a Layout,
     clock: &'a crate::Clock,
-    shared: bool,
     start: u64,
     _not_send: PhantomData<*const ()>,
 }
@@ -252,7 +275,7 @@ impl Drop for LocalTimer<'_> {
     #[inline]
     fn drop(&mut self) {
         let ns = self.clock.delta_nanos(self.start, self.clock.raw());
-        self.shard.record(self.layout, ns, self.shared);
+        self.shard.record(self.layout, ns);
     }
 }
 
@@ -264,7 +287,6 @@ impl LocalRecorder {
             shard: h.core.shard(slot),
             params: &h.core.params,
             clock: &h.core.context.clock,
-            shared: slot.shared,
             _not_send: PhantomData,
         }
     }
@@ -307,6 +329,33 @@ pub struct HistogramSnapshot {
     /// Classic bucket bounds in the unit, if the histogram was registered with
     /// [`HistogramConfig::buckets`](crate::HistogramConfig::buckets): exporters use them.
     pub classic_buckets: Option<Arc<[f64]>>,
+    /// Which state of the collector `cumulative` and `window` were copied from: lets the
+    /// aggregator leave unchanged data in a recycled snapshot instead of copying it again.
+    /// Not part of the value (`==` ignores it).
+    pub(crate) stamps: Stamps,
+}
+
+/// Collector states a [`HistogramSnapshot`]'s data were copied from (process-wide unique
+/// numbers, never 0 for a collector's state). Equal to every other `Stamps`: not part of the
+/// snapshot's value.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Stamps {
+    /// State of the merged all-time data `cumulative` was copied from.
+    pub(crate) cumulative: u64,
+    /// States of the window sum and of the all-time data `window` was built from.
+    pub(crate) window: (u64, u64),
+}
+
+impl PartialEq for Stamps {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Stamps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("..")
+    }
 }
 
 impl HistogramSnapshot {
