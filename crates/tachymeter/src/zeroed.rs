@@ -14,6 +14,11 @@
 //! Elsewhere (other platforms, loom, miri, arrays smaller than a page, or a failed mapping) the
 //! array is an ordinary boxed slice, committed on allocation.
 //!
+//! At most [`MAX_MAPPINGS`] arrays are mappings at once: a process has a limit on its number of
+//! mappings (Linux `vm.max_map_count`, 65,530 by default) that it shares with the allocator and
+//! every library, and a program with very many histograms × recording threads must not use it
+//! up (the allocator's own large allocations would then fail). Beyond the cap, arrays are boxed.
+//!
 //! Written by hand (a mapping, its length and `munmap` on drop) rather than with a mapping crate:
 //! `libc::mmap` is the one call needed, and the counters must stay the `sync` shim's atomics.
 
@@ -90,10 +95,39 @@ unsafe impl Send for ZeroedCounters {}
 // SAFETY: see above.
 unsafe impl Sync for ZeroedCounters {}
 
+/// Most bucket arrays mapped at once (a quarter of Linux's default `vm.max_map_count`); further
+/// arrays are boxed (see the module docs).
+pub(crate) const MAX_MAPPINGS: usize = 16_384;
+
 #[cfg(all(unix, not(loom), not(miri)))]
 mod map {
-    use crate::sync::AtomicU64;
+    use crate::sync::{AtomicU64, AtomicUsize, Ordering};
     use std::ptr::NonNull;
+
+    /// Mappings alive now (the `sync` shim's `AtomicUsize` is `std`'s here: this module is not
+    /// built under loom).
+    static MAPPED: AtomicUsize = AtomicUsize::new(0);
+
+    /// Mappings alive now (tests).
+    #[cfg(test)]
+    pub(super) fn mapped() -> usize {
+        MAPPED.load(Ordering::Relaxed)
+    }
+
+    /// Takes one of the [`MAX_MAPPINGS`](super::MAX_MAPPINGS) places, or `false` if all are taken.
+    fn reserve() -> bool {
+        // Relaxed: a count, not a publication; the cap is a bound, and a race at the cap at
+        // worst boxes one more array.
+        MAPPED
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < super::MAX_MAPPINGS).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    fn release() {
+        MAPPED.fetch_sub(1, Ordering::Relaxed);
+    }
 
     /// An anonymous private mapping holding `len` `AtomicU64`s.
     pub(super) struct Mapping {
@@ -113,6 +147,9 @@ mod map {
                 return None;
             }
             let bytes = bytes.div_ceil(page) * page;
+            if !reserve() {
+                return None;
+            }
             #[cfg(target_os = "linux")]
             let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
             #[cfg(not(target_os = "linux"))]
@@ -130,6 +167,7 @@ mod map {
                 )
             };
             if p == libc::MAP_FAILED {
+                release();
                 return None;
             }
             // Transparent huge pages would commit 2 MiB at the first write and defeat the point;
@@ -139,11 +177,11 @@ mod map {
             unsafe {
                 libc::madvise(p, bytes, libc::MADV_NOHUGEPAGE);
             }
-            Some(Mapping {
-                ptr: NonNull::new(p.cast::<AtomicU64>())?,
-                len,
-                bytes,
-            })
+            let Some(ptr) = NonNull::new(p.cast::<AtomicU64>()) else {
+                release();
+                return None;
+            };
+            Some(Mapping { ptr, len, bytes })
         }
 
         #[inline(always)]
@@ -164,6 +202,7 @@ mod map {
             unsafe {
                 libc::munmap(self.ptr.as_ptr().cast(), self.bytes);
             }
+            release();
         }
     }
 
@@ -179,8 +218,12 @@ mod tests {
     use super::*;
     use crate::sync::Ordering;
 
+    /// Serialises the tests that fill the mapping places or expect a free one.
+    static SERIAL: crate::sync::Mutex<()> = crate::sync::Mutex::new(());
+
     #[test]
     fn counters_start_at_zero_and_count() {
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         for len in [1usize, 5, 511, 512, 4098, 100_000] {
             let z = ZeroedCounters::new(len);
             assert_eq!(z.len(), len);
@@ -192,5 +235,31 @@ mod tests {
             #[cfg(all(unix, not(miri)))]
             assert_eq!(z.is_lazy(), len * 8 >= 4096, "len {len}");
         }
+    }
+
+    /// Past `MAX_MAPPINGS` live mappings, arrays are boxed; dropping mappings frees places.
+    /// Other tests of this binary may map or free arrays meanwhile (histograms), so the checks
+    /// allow for slack; the two tests here that look at `is_lazy` are serialised.
+    #[cfg(all(unix, not(miri)))]
+    #[test]
+    fn mappings_are_capped() {
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let len = 4098;
+        let mut held = Vec::new();
+        // Fill every place (plus slack for arrays other tests hold or free meanwhile).
+        while held.len() < MAX_MAPPINGS + 64 {
+            held.push(ZeroedCounters::new(len));
+        }
+        assert!(map::mapped() <= MAX_MAPPINGS);
+        let boxed = held.iter().filter(|z| !z.is_lazy()).count();
+        assert!(boxed >= 64, "{boxed} boxed past the cap");
+        // Boxed arrays work the same.
+        let b = held.iter().find(|z| !z.is_lazy()).unwrap();
+        b[4097].fetch_add(2, Ordering::Relaxed);
+        assert_eq!(b[4097].load(Ordering::Relaxed), 2);
+        let before = map::mapped();
+        held.retain(|z| !z.is_lazy());
+        assert!(map::mapped() < before, "dropping mappings frees places");
+        assert!(ZeroedCounters::new(len).is_lazy());
     }
 }
