@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the demo RUNS times (default 10) and checks its overhead figure against itself: every
+# Runs the same demo (same seed) RUNS times (default 10) and checks its overhead figure against itself: every
 # run's 95% confidence interval should contain the median of the RUNS point estimates. Prints
 # one line per run and the verdict. Use it to judge the demo's "instrumentation overhead" line
 # on a given machine (README "Overhead").
@@ -14,7 +14,7 @@ ARGS=("$@"); [ ${#ARGS[@]} -gt 0 ] || ARGS=(--duration 5s)
 BIN="$TARGET_DIR/release/tachymeter"
 OUT="$(mktemp)"; trap 'rm -f "$OUT"' EXIT
 for i in $(seq 1 "$RUNS"); do
-    line="$("$BIN" demo --fault off --listen off --no-tui --seed "$i" "${ARGS[@]}" | grep '^instrumentation overhead:')"
+    line="$("$BIN" demo --fault off --listen off --no-tui "${ARGS[@]}" | grep '^instrumentation overhead:')"
     # "instrumentation overhead: +1.2% (95% CI -0.4…+2.9%) = ..."
     echo "$line" | sed -E 's/^instrumentation overhead: ([-+0-9.]+)% \(95% CI ([-+0-9.]+)…([-+0-9.]+)%\).* = ([-+0-9.]+) ns per request.*/\1 \2 \3 \4/' >>"$OUT"
     echo "run $i: ${line#instrumentation overhead: }"
