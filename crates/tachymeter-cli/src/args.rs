@@ -128,23 +128,16 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         Some("watch") => return crate::watch::parse(it.as_slice()).map(Command::Watch),
         Some(other) => {
             return Err(format!(
-                "unknown command `{other}` (the commands are `demo`, `resources`, `grafana` and `report`)"
+                "unknown command `{other}` (the commands are `demo`, `watch`, `report`, `grafana` and `resources`)"
             ))
         }
     }
     let mut demo = DemoArgs::default();
     let (mut fault, mut phase) = (true, DEFAULT_FAULT_PHASE);
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
+    let mut flags = Flags::new(it.as_slice());
+    while let Some((flag, arg)) = flags.next_flag() {
+        let inline = flags.has_inline();
+        let mut value = |name: &str| flags.value(name);
         match flag {
             "-h" | "--help" => return Ok(Command::Help),
             "--report" => demo.report = Some(PathBuf::from(value(flag)?)),
@@ -198,7 +191,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 demo.output = Some((path, format));
             }
             "--grafana" => demo.grafana = Some(PathBuf::from(value(flag)?)),
-            "--no-tui" if inline.is_none() => demo.no_tui = true,
+            "--no-tui" if !inline => demo.no_tui = true,
             "--seed" => {
                 let v = value(flag)?;
                 demo.seed = v
@@ -210,6 +203,66 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     }
     demo.fault_phase = fault.then_some(phase);
     Ok(Command::Demo(demo))
+}
+
+/// The arguments of a command read as flags, `--name value` or `--name=value`: the splitting
+/// every command's parser shares.
+pub struct Flags<'a> {
+    it: std::slice::Iter<'a, String>,
+    /// The `=value` part of the last flag.
+    inline: Option<&'a str>,
+}
+
+impl<'a> Flags<'a> {
+    /// Flags over `args`.
+    pub fn new(args: &'a [String]) -> Flags<'a> {
+        Flags {
+            it: args.iter(),
+            inline: None,
+        }
+    }
+
+    /// The next argument as `(flag, argument)`: the flag is `--name` of `--name=value`, or
+    /// the whole argument.
+    pub fn next_flag(&mut self) -> Option<(&'a str, &'a str)> {
+        let arg = self.it.next()?.as_str();
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v)),
+            _ => (arg, None),
+        };
+        self.inline = inline;
+        Some((flag, arg))
+    }
+
+    /// Whether the last flag carried `=value`.
+    pub fn has_inline(&self) -> bool {
+        self.inline.is_some()
+    }
+
+    /// The last flag's value: its `=value`, or the next argument.
+    ///
+    /// # Errors
+    /// `"{flag} needs a value"` when there is none.
+    pub fn value(&mut self, flag: &str) -> Result<String, String> {
+        self.inline
+            .take()
+            .or_else(|| self.it.next().map(String::as_str))
+            .map(str::to_owned)
+            .ok_or_else(|| format!("{flag} needs a value"))
+    }
+}
+
+/// Runs a command: prints `usage` if `help`, else `run`, exiting with status 1 and the error
+/// (and its causes) on failure.
+pub fn run_command(help: bool, usage: &str, run: impl FnOnce() -> anyhow::Result<()>) {
+    if help {
+        print!("{usage}");
+        return;
+    }
+    if let Err(e) = run() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
 }
 
 /// `10s`, `500ms`, `2m`, `1.5s`, or plain seconds; must be > 0 and <= 24 h.
@@ -237,6 +290,25 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flags_split_inline_values_and_take_the_next_argument() {
+        let args: Vec<String> = ["--a=1", "--b", "2", "pos", "--c"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut f = Flags::new(&args);
+        assert_eq!(f.next_flag(), Some(("--a", "--a=1")));
+        assert!(f.has_inline());
+        assert_eq!(f.value("--a").as_deref(), Ok("1"));
+        assert_eq!(f.next_flag(), Some(("--b", "--b")));
+        assert!(!f.has_inline());
+        assert_eq!(f.value("--b").as_deref(), Ok("2"));
+        assert_eq!(f.next_flag(), Some(("pos", "pos")));
+        assert_eq!(f.next_flag(), Some(("--c", "--c")));
+        assert_eq!(f.value("--c"), Err("--c needs a value".to_owned()));
+        assert_eq!(f.next_flag(), None);
+    }
 
     fn demo(args: &[&str]) -> Result<DemoArgs, String> {
         let args: Vec<String> = std::iter::once("demo")

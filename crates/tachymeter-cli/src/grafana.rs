@@ -49,18 +49,9 @@ pub fn parse(args: &[String]) -> Result<GrafanaArgs, String> {
     let mut input = None;
     let mut output = None;
     let mut options = DashboardOptions::new();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
+    let mut flags = crate::args::Flags::new(args);
+    while let Some((flag, arg)) = flags.next_flag() {
+        let mut value = || flags.value(flag);
         match flag {
             "-h" | "--help" => {
                 return Ok(GrafanaArgs {
@@ -113,14 +104,7 @@ pub fn parse(args: &[String]) -> Result<GrafanaArgs, String> {
 
 /// Runs `tachymeter grafana`; exits 2 on a usage error, 1 on a failure.
 pub fn main(args: GrafanaArgs) {
-    if args.help {
-        print!("{USAGE}");
-        return;
-    }
-    if let Err(e) = run(&args) {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
-    }
+    crate::args::run_command(args.help, USAGE, || run(&args));
 }
 
 fn run(args: &GrafanaArgs) -> anyhow::Result<()> {

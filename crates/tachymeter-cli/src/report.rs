@@ -50,18 +50,9 @@ pub struct ReportArgs {
 /// A one-line description of the first bad argument.
 pub fn parse(args: &[String]) -> Result<ReportArgs, String> {
     let mut r = ReportArgs::default();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
+    let mut flags = crate::args::Flags::new(args);
+    while let Some((flag, _)) = flags.next_flag() {
+        let mut value = |name: &str| flags.value(name);
         match flag {
             "-h" | "--help" => r.help = true,
             "--input" => r.input = value(flag)?,
@@ -82,14 +73,7 @@ pub fn parse(args: &[String]) -> Result<ReportArgs, String> {
 
 /// Runs `tachymeter report`.
 pub fn main(args: ReportArgs) {
-    if args.help {
-        print!("{USAGE}");
-        return;
-    }
-    if let Err(e) = run(&args) {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
-    }
+    crate::args::run_command(args.help, USAGE, || run(&args));
 }
 
 fn run(args: &ReportArgs) -> anyhow::Result<()> {

@@ -46,18 +46,10 @@ pub fn parse(args: &[String]) -> Result<ResourcesArgs, String> {
         json: false,
         help: false,
     };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
+    let mut flags = crate::args::Flags::new(args);
+    while let Some((flag, arg)) = flags.next_flag() {
+        let inline = flags.has_inline();
+        let mut value = |name: &str| flags.value(name);
         match flag {
             "-h" | "--help" => out.help = true,
             "--interval" => {
@@ -72,7 +64,7 @@ pub fn parse(args: &[String]) -> Result<ResourcesArgs, String> {
                     _ => return Err(format!("--count must be a positive integer, got `{v}`")),
                 };
             }
-            "--json" if inline.is_none() => out.json = true,
+            "--json" if !inline => out.json = true,
             _ => return Err(format!("unexpected argument `{arg}`")),
         }
     }
@@ -81,14 +73,7 @@ pub fn parse(args: &[String]) -> Result<ResourcesArgs, String> {
 
 /// Runs `tachymeter resources`: prints help, or readings until `count`.
 pub fn main(args: ResourcesArgs) {
-    if args.help {
-        print!("{USAGE}");
-        return;
-    }
-    if let Err(e) = run(&args) {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
-    }
+    crate::args::run_command(args.help, USAGE, || run(&args));
 }
 
 fn run(args: &ResourcesArgs) -> anyhow::Result<()> {

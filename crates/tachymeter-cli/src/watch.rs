@@ -59,20 +59,14 @@ pub fn parse(args: &[String]) -> Result<WatchArgs, String> {
         no_tui: false,
         help: false,
     };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
-            _ => (arg.as_str(), None),
-        };
+    let mut flags = crate::args::Flags::new(args);
+    while let Some((flag, _)) = flags.next_flag() {
         match flag {
             "-h" | "--help" => w.help = true,
             "--once" => w.once = true,
             "--no-tui" => w.no_tui = true,
             "--interval" => {
-                let v = inline
-                    .or_else(|| it.next().cloned())
-                    .ok_or("--interval needs a value")?;
+                let v = flags.value(flag)?;
                 w.interval =
                     crate::args::parse_duration(&v).map_err(|e| format!("--interval: {e}"))?;
                 if w.interval < Duration::from_millis(100) {
@@ -92,14 +86,7 @@ pub fn parse(args: &[String]) -> Result<WatchArgs, String> {
 
 /// Runs `tachymeter watch`.
 pub fn main(args: WatchArgs) {
-    if args.help {
-        print!("{USAGE}");
-        return;
-    }
-    if let Err(e) = run(&args) {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
-    }
+    crate::args::run_command(args.help, USAGE, || run(&args));
 }
 
 /// Width of plain-mode frames (`--once`, `--no-tui`).
