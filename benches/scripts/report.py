@@ -219,6 +219,51 @@ def verdicts(groups, memory_rows, stats):
                       f"{x:.1f}× (closest: `{worst}` {cpus[worst]:.2f} ns vs {ours_cpu:.2f} ns)", ok=x >= 10)
         else:
             check(f"≥ 10× faster than every shared-metric peer, {g}", None, "≥ 10×", None)
+    # Performance II (issue 13) and Bridges (issue 14): ratios within this run.
+    def ratio_row(name, num, den, limit, at_most=True):
+        r = num / den if num and den else None
+        bound = float(re.sub(r"[^0-9.]", "", limit))
+        check(name, r, limit, r and f"{r:.2f}× ({fmt_ns(num)} vs {fmt_ns(den)})",
+              ok=None if r is None else (r <= bound if at_most else r >= bound))
+
+    floor_h = get(groups, "histogram/1t", "floor/log-bucket-array")
+    ratio_row("histogram `tachymeter/local` ÷ `floor/log-bucket-array`, 1t",
+              get(groups, "histogram/1t", "tachymeter/local"), floor_h, "≤ 1.5×")
+    ratio_row("histogram `tachymeter/handle` ÷ `floor/log-bucket-array`, 1t",
+              get(groups, "histogram/1t", "tachymeter/handle"), floor_h, "≤ 2×")
+    for fid in ("tachymeter/handle", "tachymeter/local"):
+        ratio_row(f"`hdrhistogram/sync-recorder` ÷ histogram `{fid}`, 1t",
+                  get(groups, "histogram/1t", "hdrhistogram/sync-recorder"),
+                  get(groups, "histogram/1t", fid), "≥ 1.5×", at_most=False)
+        ratio_row(f"histogram `{fid}` per-thread cost at 2 threads vs 1",
+                  get(groups, "histogram/2t", fid), get(groups, "histogram/1t", fid), "≤ 1.1×")
+    ratio_row("counter `tachymeter/handle` ÷ `floor/padded-store`, 1t",
+              get(groups, "counter/1t", "tachymeter/handle"),
+              get(groups, "counter/1t", "floor/padded-store"), "≤ 2×")
+    t, c, h = (get(groups, "timer/1t", "tachymeter/handle"),
+               get(groups, "timer/1t", "floor/2x-engine-clock"),
+               get(groups, "histogram/1t", "tachymeter/handle"))
+    if t and c and h:
+        check("timed scope ≤ 2 engine-clock reads + 1.5 × a histogram record, 1t", t,
+              f"≤ {fmt_ns(c + 1.5 * h)}", f"{fmt_ns(t)} (2 reads {fmt_ns(c)}, record {fmt_ns(h)})",
+              ok=t <= c + 1.5 * h)
+    for g in ("labelled/1t", "labelled/2t"):
+        x = get(groups, g, "tachymeter/family")
+        check(f"family lookup + record, 2 labels, {g[-2:]}", x, "≤ 15 ns", x and fmt_ns(x))
+    for g in ("counter/1t", "counter/2t"):
+        ratio_row(f"`metrics-bridge/handle` ÷ `tachymeter/handle`, {g}",
+                  get(groups, g, "metrics-bridge/handle"), get(groups, g, "tachymeter/handle"), "≤ 2×")
+    for g in ("counter/1t", "counter/2t", "labelled/1t", "labelled/2t"):
+        ratio_row(f"`metrics/macro` (exporter) ÷ `metrics-bridge/macro`, {g}",
+                  get(groups, g, "metrics/macro"), get(groups, g, "metrics-bridge/macro"), "≥ 5×",
+                  at_most=False)
+    x = get(groups, "flush/activity", "idle/16x1000-10active")
+    check("flush, 16 threads × 1,000 histograms of which 10 active", x, "≤ 1 ms",
+          x and fmt_ns(x), ok=x is not None and x <= 1e6)
+    x = get(groups, "flush/activity", "steady/16x1000")
+    check("aggregator, all 16,000 histogram shards changed, at a 1 s interval", x,
+          "≤ 1% of a core", x and f"{x / 1e7:.2f}% ({fmt_ns(x)} per flush)",
+          ok=x is not None and x <= 1e7)
     zero = [(case, allocs) for case, allocs in memory_rows if case.startswith("tachymeter")]
     if zero:
         worst = max(a for _, a in zero)
