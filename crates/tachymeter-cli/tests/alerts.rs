@@ -11,41 +11,12 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tachymeter"))
-}
-
-/// A child process, killed and reaped on drop (also when the test panics).
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A scratch directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("tm-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::{bin, Kill, TempDir};
 
 /// Seconds in an event line: `alert firing DecodeErrors critical: 24.9% > 5.0% at 6.0s`.
 fn event_time(line: &str) -> f64 {
@@ -168,7 +139,7 @@ fn prometheus_fires_the_exported_alerts_during_the_fault_phase() {
     let rules = dir.0.join("rules.yml");
     let demo_log = dir.0.join("demo.log");
     let demo_addr = free_port();
-    let demo = Killed(
+    let demo = Kill(
         bin()
             .args(["demo", "--duration", "3s", "--fault-phase", "8s"])
             .args(["--threads", "2", "--no-tui"])
@@ -201,7 +172,7 @@ fn prometheus_fires_the_exported_alerts_during_the_fault_phase() {
     std::fs::write(dir.0.join("prometheus.yml"), config).unwrap();
     let prom_log = dir.0.join("prometheus.log");
     let log = std::fs::File::create(&prom_log).unwrap();
-    let _prometheus = Killed(
+    let _prometheus = Kill(
         Command::new("prometheus")
             .arg(format!(
                 "--config.file={}",

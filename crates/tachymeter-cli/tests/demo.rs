@@ -2,13 +2,10 @@
 //! against the summary it printed and against itself), and bad flags exiting with status 2.
 //! The fault phase and its alerts are tested in `alerts.rs`.
 
-use std::process::Command;
-
 use tachymeter_export::{KindDoc, SnapshotDoc};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tachymeter"))
-}
+mod common;
+use common::bin;
 
 #[test]
 fn demo_runs_and_writes_a_consistent_json_snapshot() {

@@ -2,14 +2,11 @@
 //! snapshot (file and HTTP input): the demo's report is a live one (history, plots), the
 //! snapshot's JSON report reads back and carries the snapshot's figures, the CSV parses.
 
-use std::process::Command;
-
 use tachymeter_export::SnapshotDoc;
 use tachymeter_report::report::PerformanceReport;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tachymeter"))
-}
+mod common;
+use common::bin;
 
 fn ok(run: &std::process::Output) -> String {
     let stdout = String::from_utf8_lossy(&run.stdout).into_owned();

@@ -4,9 +4,8 @@
 use std::process::Command;
 use std::sync::Arc;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tachymeter"))
-}
+mod common;
+use common::bin;
 
 #[test]
 fn json_lines_parse_back() {

@@ -1,15 +1,13 @@
 //! `tachymeter watch` against a running server (an engine and a `MetricsServer` in this test
 //! process, so the expected figures are known exactly) and against a dead port.
 
-use std::process::Command;
 use std::sync::Arc;
 
 use tachymeter::{Engine, Opts};
 use tachymeter_export::{MetricsServer, ServerConfig};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tachymeter"))
-}
+mod common;
+use common::bin;
 
 #[test]
 fn watch_once_shows_a_running_servers_series() {

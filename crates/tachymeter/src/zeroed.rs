@@ -80,11 +80,10 @@ impl Deref for ZeroedCounters {
 
     #[inline(always)]
     fn deref(&self) -> &[AtomicU64] {
-        // SAFETY: (1) `ptr`/`len` describe the counters of `storage` (set in `over`), which
-        // `self` owns: a boxed slice's heap block and a mapping stay where they are when
-        // `self` moves, and are freed only when `self` is dropped, so they outlive the returned
-        // borrow of `self`; (2) the counters are initialised (zero or written since) and only
-        // accessed through atomics.
+        // `ptr`/`len` describe the counters of `storage` (set in `over`), which `self` owns: a
+        // boxed slice's heap block and a mapping stay put when `self` moves and are freed only
+        // when `self` drops, so they outlive this borrow of `self`.
+        // SAFETY: valid, initialised (zero or written since), atomics-only counters (above).
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 }
@@ -186,11 +185,11 @@ mod map {
 
         #[inline(always)]
         pub(super) fn as_slice(&self) -> &[AtomicU64] {
-            // SAFETY: (1) the mapping is `bytes ≥ len × 8` long, page-aligned (so aligned for
-            // `AtomicU64`), readable and writable, and lives until `drop` (which needs `&mut
-            // self`), so it outlives the returned borrow; (2) anonymous mappings are zero-filled
-            // and all-zero bytes are a valid `AtomicU64`; (3) it is only ever accessed through
-            // these atomics, so shared references are sound.
+            // The mapping is `bytes ≥ len × 8` long, page-aligned (so aligned for `AtomicU64`),
+            // readable and writable, and lives until `drop` (which needs `&mut self`); anonymous
+            // mappings are zero-filled, all-zero bytes are a valid `AtomicU64`, and it is only
+            // accessed through these atomics.
+            // SAFETY: a live, aligned, initialised array of `len` atomics (above).
             unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
         }
     }

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use tachymeter::histogram::relative_error_bound;
 use tachymeter::{Counter, Histogram, HistogramData, Range, RangeStats};
 use tachymeter_export::{HistogramStats, MetricDoc, SnapshotDoc};
-use tachymeter_monitor::alerting::{AlertEvent, AlertManager};
+use tachymeter_monitor::alerting::{ActiveAlert, AlertEvent, AlertManager};
 use tachymeter_monitor::{EndpointTracker, InferenceMetrics, Profiler, ResourceMonitor};
 
 /// Timeline points a report aims at per series (a step of the period over this, rounded up
@@ -420,21 +420,7 @@ impl<'a> ReportBuilder<'a> {
                 .filter(|e| e.uptime_seconds >= f && e.uptime_seconds <= t)
                 .map(alert_entry)
                 .collect();
-            report.alerts.active = am
-                .active()
-                .iter()
-                .map(|a| AlertEntry {
-                    alert: a.alert.clone(),
-                    event: "active".into(),
-                    severity: a.severity.name().into(),
-                    metric: a.metric.clone(),
-                    value: a.current_value,
-                    threshold: a.threshold,
-                    message: String::new(),
-                    uptime_seconds: a.fired_uptime_seconds,
-                    unix_seconds: a.fired_at,
-                })
-                .collect();
+            report.alerts.active = am.active().iter().map(active_entry).collect();
         }
 
         // Analysis.
@@ -520,6 +506,21 @@ fn finite_trend(t: &Trend) -> bool {
     ]
     .iter()
     .all(|v| v.is_finite())
+}
+
+/// The report entry of an alert firing now (event `active`).
+pub(super) fn active_entry(a: &ActiveAlert) -> AlertEntry {
+    AlertEntry {
+        alert: a.alert.clone(),
+        event: "active".into(),
+        severity: a.severity.name().into(),
+        metric: a.metric.clone(),
+        value: a.current_value,
+        threshold: a.threshold,
+        message: String::new(),
+        uptime_seconds: a.fired_uptime_seconds,
+        unix_seconds: a.fired_at,
+    }
 }
 
 fn alert_entry(e: &AlertEvent) -> AlertEntry {

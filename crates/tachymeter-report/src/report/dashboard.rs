@@ -126,21 +126,7 @@ impl DashboardData {
             };
         }
         if let Some(a) = &self.alerts {
-            f.active_alerts = a
-                .active()
-                .iter()
-                .map(|a| AlertEntry {
-                    alert: a.alert.clone(),
-                    event: "active".into(),
-                    severity: a.severity.name().into(),
-                    metric: a.metric.clone(),
-                    value: a.current_value,
-                    threshold: a.threshold,
-                    message: String::new(),
-                    uptime_seconds: a.fired_uptime_seconds,
-                    unix_seconds: a.fired_at,
-                })
-                .collect();
+            f.active_alerts = a.active().iter().map(build::active_entry).collect();
         }
         if let Some(r) = self.resources.as_ref().and_then(|r| r.latest()) {
             f.resources = ResourceUsage::from_snapshot(&r);
